@@ -1,0 +1,32 @@
+# ticketres — PGXS build.  `make && make install`, then see README.md.
+EXTENSION  = ticketres
+EXTVERSION = $(shell sed -n "s/^default_version *= *'\(.*\)'/\1/p" $(EXTENSION).control)
+
+MODULE_big = ticketres
+OBJS = \
+	src/ticketres.o \
+	src/spi_util.o \
+	src/args.o \
+	src/identity.o \
+	src/locks.o \
+	src/counts.o \
+	src/reserve.o \
+	src/lifecycle.o
+
+DATA = $(EXTENSION)--$(EXTVERSION).sql
+
+REGRESS = 01_events 02_seats 03_reserve 04_lifecycle 05_errors
+REGRESS_OPTS = --load-extension=$(EXTENSION)
+
+PG_CPPFLAGS = -I$(srcdir)/src
+PG_CFLAGS  += -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers
+
+PG_CONFIG ?= pg_config
+PGXS := $(shell $(PG_CONFIG) --pgxs)
+include $(PGXS)
+
+.PHONY: test demo
+test:
+	./test/run_all.sh
+demo:
+	./test/demo.sh

@@ -1,0 +1,252 @@
+/*
+ * lifecycle.c — what happens to a hold after tr_reserve: tr_confirm,
+ * tr_cancel and expiry (tr_expire, and tr_expire_ids which lazy expiry in
+ * reserve.c shares).
+ *
+ * Lock discipline, the same everywhere: a transaction moves a reservation
+ * only while it holds the advisory lock of at least one of its seats (expiry
+ * and confirm/cancel hold all of them), and seat locks are only ever tried,
+ * never waited for. The guarded UPDATEs (status = 'pending', reservation_id =
+ * this reservation) are the source of truth: a seat that no longer belongs to
+ * the reservation is never touched.
+ */
+#include "ticketres.h"
+
+#include "catalog/pg_type.h"
+#include "errors.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+
+typedef enum TrMove
+{
+	TR_CONFIRM,
+	TR_CANCEL
+} TrMove;
+
+/* What confirm/cancel need to know about a reservation. */
+typedef struct TrResInfo
+{
+	char	   *status;
+	TimestampTz expires_at;
+	TrSeatList	seats;
+	Datum		event_id;
+} TrResInfo;
+
+/* Read the caller's reservation; someone else's is "not found". */
+static TrResInfo
+load_reservation(const pg_uuid_t *res_id, const char *user)
+{
+	Datum		values[1] = {UUIDPGetDatum(res_id)};
+	TrResInfo	info;
+	bool		isnull;
+
+	if (tr_exec(TP_RES_BY_ID, values, NULL, SPI_OK_SELECT) == 0 ||
+		strcmp(TextDatumGetCString(tr_getdatum(0, 1, &isnull)), user) != 0)
+		ereport(ERROR,
+				(errcode(TR_ERRCODE_NOT_FOUND),
+				 errmsg(TR_MSG_RES_NOT_FOUND),
+				 errdetail("User \"%s\" has no reservation %s.", user, tr_uuid_str(res_id))));
+	info.status = TextDatumGetCString(tr_getdatum(0, 2, &isnull));
+	info.expires_at = DatumGetTimestampTz(tr_getdatum(0, 3, &isnull));
+	info.seats = tr_seat_list_datum(tr_getdatum(0, 4, &isnull));
+	info.event_id = tr_getdatum(0, 5, &isnull);
+	return info;
+}
+
+/* Raise the catalogue error when the reservation cannot make this move. */
+static void
+check_movable(TrMove move, const TrResInfo *info, const pg_uuid_t *res_id, TimestampTz now)
+{
+	bool		pending = strcmp(info->status, "pending") == 0;
+
+	if (move == TR_CONFIRM &&
+		(strcmp(info->status, "expired") == 0 || (pending && info->expires_at <= now)))
+		ereport(ERROR,
+				(errcode(TR_ERRCODE_GONE),
+				 errmsg(TR_MSG_HOLD_EXPIRED),
+				 errdetail("The hold of reservation %s ended at %s.", tr_uuid_str(res_id),
+						   timestamptz_to_str(info->expires_at)),
+				 errhint("Reserve the seats again.")));
+	if (!pending)
+		ereport(ERROR,
+				(errcode(TR_ERRCODE_CONFLICT),
+				 errmsg(TR_MSG_NOT_PENDING),
+				 errdetail("Reservation %s is %s.", tr_uuid_str(res_id), info->status),
+				 errhint("Only a pending reservation can be confirmed or cancelled.")));
+}
+
+/* Confirm or cancel: shared checks, locks and guarded updates. */
+static Datum
+move_reservation(FunctionCallInfo fcinfo, TrMove move)
+{
+	MemoryContext outer = CurrentMemoryContext;
+	TimestampTz now = GetCurrentTimestamp();
+	pg_uuid_t  *res_id;
+	char	   *user;
+	TrResInfo	info;
+	Datum		seat_arr;
+	Datum		result;
+	Datum		values[3];
+	int			busy;
+	uint64		moved;
+
+	tr_check_not_null(fcinfo, 0, "reservation_id");
+	res_id = PG_GETARG_UUID_P(0);
+	user = tr_caller(fcinfo, 1);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "ticketres: SPI_connect failed");
+	info = load_reservation(res_id, user);
+	check_movable(move, &info, res_id, now);
+
+	busy = tr_try_lock_seats(&info.seats);
+	if (busy >= 0)
+		ereport(ERROR,
+				(errcode(TR_ERRCODE_CONFLICT),
+				 errmsg(TR_MSG_SEAT_BUSY),
+				 errdetail("Seat %s of reservation %s is locked by a concurrent call.",
+						   tr_uuid_str(&info.seats.ids[busy]), tr_uuid_str(res_id)),
+				 errhint("Retry shortly.")));
+
+	values[0] = UUIDPGetDatum(res_id);
+	values[1] = TimestampTzGetDatum(now);
+	if (tr_exec(move == TR_CONFIRM ? TP_CONFIRM_RES : TP_CANCEL_RES, values, NULL,
+				SPI_OK_UPDATE_RETURNING) != 1)
+	{
+		/* changed between our read and our locks: report its state now */
+		info = load_reservation(res_id, user);
+		check_movable(move, &info, res_id, now);
+		elog(ERROR, "ticketres: reservation %s could not be moved", tr_uuid_str(res_id));
+	}
+	result = tr_result_row(fcinfo, outer, 0);
+
+	seat_arr = tr_seat_list_array(&info.seats);
+	values[1] = seat_arr;
+	values[2] = TimestampTzGetDatum(now);
+	moved = tr_exec(move == TR_CONFIRM ? TP_CONFIRM_SEATS : TP_RELEASE_SEATS, values, NULL,
+					SPI_OK_UPDATE);
+	if (moved != (uint64) info.seats.n)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("reservation %s holds %d seats but %llu are reserved for it",
+						tr_uuid_str(res_id), info.seats.n, (unsigned long long) moved),
+				 errhint("Nothing was changed. Run the invariant check in README.md.")));
+	if (move == TR_CANCEL)
+		tr_count_add(info.event_id, info.seats.n);
+	SPI_finish();
+	return result;
+}
+
+PG_FUNCTION_INFO_V1(tr_confirm);
+
+/* tr_confirm(reservation_id uuid, user_id text) returns ticketres.reservations */
+Datum
+tr_confirm(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_DATUM(move_reservation(fcinfo, TR_CONFIRM));
+}
+
+PG_FUNCTION_INFO_V1(tr_cancel);
+
+/* tr_cancel(reservation_id uuid, user_id text) returns ticketres.reservations */
+Datum
+tr_cancel(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_DATUM(move_reservation(fcinfo, TR_CANCEL));
+}
+
+/*
+ * Expire the pending reservations in ids (uuid[]) whose seat locks the caller
+ * holds, give their seats back and move the counters. Returns how many
+ * reservations were expired.
+ */
+int64
+tr_expire_ids(Datum ids, TimestampTz now)
+{
+	Datum		values[2] = {ids, TimestampTzGetDatum(now)};
+	uint64		n = tr_exec(TP_EXPIRE_BY_IDS, values, NULL, SPI_OK_SELECT);
+	SPITupleTable *tt = SPI_tuptable;
+	int64		expired = 0;
+
+	for (uint64 i = 0; i < n; i++)
+	{
+		bool		isnull;
+		Datum		event = SPI_getbinval(tt->vals[i], tt->tupdesc, 1, &isnull);
+
+		expired += DatumGetInt64(SPI_getbinval(tt->vals[i], tt->tupdesc, 2, &isnull));
+		tr_count_add(event, DatumGetInt64(SPI_getbinval(tt->vals[i], tt->tupdesc, 3, &isnull)));
+	}
+	return expired;
+}
+
+/*
+ * One batch of tr_expire: up to limit overdue holds after the keyset
+ * position (last_exp, last_id), skipping those whose seats are busy.
+ * Returns the number of candidates fetched; *expired grows by those expired.
+ */
+static uint64
+expire_batch(TimestampTz now, TimestampTz *last_exp, pg_uuid_t *last_id, int limit,
+			 int64 *expired)
+{
+	Datum		values[4] = {TimestampTzGetDatum(now), TimestampTzGetDatum(*last_exp),
+	UUIDPGetDatum(last_id), Int32GetDatum(limit)};
+	uint64		n = tr_exec(TP_EXPIRE_CANDIDATES, values, NULL, SPI_OK_SELECT);
+	SPITupleTable *tt = SPI_tuptable;
+	TrSeatList *lists = palloc(sizeof(TrSeatList) * (n + 1));
+	int		   *nlocked = palloc(sizeof(int) * (n + 1));
+	Datum	   *ids = palloc(sizeof(Datum) * (n + 1));
+	int			nids = 0;
+
+	for (uint64 i = 0; i < n; i++)
+	{
+		bool		isnull;
+		Datum		id = SPI_getbinval(tt->vals[i], tt->tupdesc, 1, &isnull);
+		int			busy;
+
+		lists[i] = tr_seat_list_datum(SPI_getbinval(tt->vals[i], tt->tupdesc, 2, &isnull));
+		*last_exp = DatumGetTimestampTz(SPI_getbinval(tt->vals[i], tt->tupdesc, 3, &isnull));
+		memcpy(last_id, DatumGetUUIDP(id), UUID_LEN);
+		busy = tr_try_lock_seats(&lists[i]);
+		nlocked[i] = busy < 0 ? lists[i].n : busy;
+		if (busy < 0)
+			ids[nids++] = id;
+	}
+	if (nids > 0)
+		*expired += tr_expire_ids(PointerGetDatum(construct_array(ids, nids, UUIDOID,
+																  UUID_LEN, false,
+																  TYPALIGN_CHAR)), now);
+	/* bound the lock table: the row guard protects the rest of the transaction */
+	for (uint64 i = 0; i < n; i++)
+		tr_unlock_seats(&lists[i], nlocked[i]);
+	SPI_freetuptable(tt);
+	return n;
+}
+
+PG_FUNCTION_INFO_V1(tr_expire);
+
+/* tr_expire(max_rows int) returns int: expire overdue holds in batches. */
+Datum
+tr_expire(PG_FUNCTION_ARGS)
+{
+	TimestampTz now = GetCurrentTimestamp();
+	TimestampTz last_exp = DT_NOBEGIN;
+	pg_uuid_t	last_id;
+	int32		max_rows;
+	int64		expired = 0;
+
+	tr_check_not_null(fcinfo, 0, "max_rows");
+	max_rows = PG_GETARG_INT32(0);
+	if (max_rows < 1 || max_rows > TR_EXPIRE_MAX_ROWS)
+		tr_bad_argument("max_rows must be between 1 and %d", TR_EXPIRE_MAX_ROWS);
+	memset(&last_id, 0, sizeof(last_id));
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "ticketres: SPI_connect failed");
+	while (expired < max_rows)
+	{
+		int			limit = Min(TR_EXPIRE_BATCH, max_rows - (int) expired);
+
+		if (expire_batch(now, &last_exp, &last_id, limit, &expired) < (uint64) limit)
+			break;
+	}
+	SPI_finish();
+	PG_RETURN_INT32((int32) expired);
+}

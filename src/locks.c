@@ -1,0 +1,118 @@
+/*
+ * locks.c — transaction-scoped advisory locks.
+ *
+ * Seat locks: every seat a call will move is locked, in ascending seat id
+ * order, with a non-waiting attempt; a seat another transaction holds is
+ * "seat busy" at once. The lock is the one SQL takes with
+ * pg_try_advisory_xact_lock(key1, key2), keys from ticketres.seat_lock_keys(),
+ * so other code can coordinate on the same seats.
+ *
+ * Idempotency-key locks serialize calls that share (user_id, key); they wait,
+ * so a retry racing its original gets the original's reservation.
+ */
+#include "ticketres.h"
+
+#include "common/hashfn.h"
+#include "miscadmin.h"
+#include "storage/lock.h"
+#include "access/htup_details.h"
+#include "funcapi.h"
+#include "utils/builtins.h"
+
+#define TR_LOCK_FIELD4_INT4PAIR 2	/* as pg_advisory_xact_lock(int4, int4) */
+#define TR_LOCK_FIELD4_INT8 1		/* as pg_advisory_xact_lock(int8) */
+
+static uint32
+be32(const unsigned char *p)
+{
+	return ((uint32) p[0] << 24) | ((uint32) p[1] << 16) | ((uint32) p[2] << 8) | p[3];
+}
+
+/* The two advisory lock keys of a seat: its id folded to 64 bits. */
+void
+tr_seat_lock_keys(const pg_uuid_t *seat, uint32 *k1, uint32 *k2)
+{
+	*k1 = be32(seat->data) ^ be32(seat->data + 8);
+	*k2 = be32(seat->data + 4) ^ be32(seat->data + 12);
+}
+
+static void
+seat_locktag(LOCKTAG *tag, const pg_uuid_t *seat)
+{
+	uint32		k1,
+				k2;
+
+	tr_seat_lock_keys(seat, &k1, &k2);
+	SET_LOCKTAG_ADVISORY(*tag, MyDatabaseId, k1, k2, TR_LOCK_FIELD4_INT4PAIR);
+}
+
+/*
+ * Try to lock every seat of the (sorted) list without waiting. Returns -1
+ * when all are locked, else the index of the first busy seat; the seats
+ * before it stay locked until transaction end (or tr_unlock_seats).
+ */
+int
+tr_try_lock_seats(const TrSeatList *seats)
+{
+	for (int i = 0; i < seats->n; i++)
+	{
+		LOCKTAG		tag;
+
+		seat_locktag(&tag, &seats->ids[i]);
+		if (LockAcquire(&tag, ExclusiveLock, false, true) == LOCKACQUIRE_NOT_AVAIL)
+			return i;
+	}
+	return -1;
+}
+
+/* Release the first nlocked seat locks of the list before transaction end. */
+void
+tr_unlock_seats(const TrSeatList *seats, int nlocked)
+{
+	for (int i = 0; i < nlocked; i++)
+	{
+		LOCKTAG		tag;
+
+		seat_locktag(&tag, &seats->ids[i]);
+		LockRelease(&tag, ExclusiveLock, false);
+	}
+}
+
+/* Wait for, then hold until transaction end, the lock of (user_id, key). */
+void
+tr_lock_idempotency_key(const char *user_id, const char *key)
+{
+	size_t		ul = strlen(user_id);
+	size_t		kl = strlen(key);
+	char	   *buf = palloc(ul + kl + 1);
+	uint64		h;
+	LOCKTAG		tag;
+
+	memcpy(buf, user_id, ul + 1);	/* keeps the NUL as a separator */
+	memcpy(buf + ul + 1, key, kl);
+	h = hash_bytes_extended((unsigned char *) buf, ul + kl + 1, 0x7469636b);
+	SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, (uint32) (h >> 32), (uint32) h,
+						 TR_LOCK_FIELD4_INT8);
+	(void) LockAcquire(&tag, ExclusiveLock, false, false);
+}
+
+PG_FUNCTION_INFO_V1(tr_seat_lock_keys_sql);
+
+/* ticketres.seat_lock_keys(seat_id uuid, OUT key1 int, OUT key2 int) */
+Datum
+tr_seat_lock_keys_sql(PG_FUNCTION_ARGS)
+{
+	TupleDesc	desc;
+	Datum		values[2];
+	bool		nulls[2] = {false, false};
+	uint32		k1,
+				k2;
+
+	tr_check_not_null(fcinfo, 0, "seat_id");
+	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "ticketres: seat_lock_keys must return a record");
+	tr_seat_lock_keys(PG_GETARG_UUID_P(0), &k1, &k2);
+	values[0] = Int32GetDatum((int32) k1);
+	values[1] = Int32GetDatum((int32) k2);
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(desc), values, nulls)));
+}

@@ -1,0 +1,291 @@
+/*
+ * reserve.c — tr_reserve: hold seats, all or nothing.
+ *
+ * Order of work, each step cheap and none waiting on another buyer:
+ *   1. check every argument (args.c, identity.c);
+ *   2. idempotency: lock (user_id, key), replay the original if it exists;
+ *   3. the event: exists, booking open, seat count allowed;
+ *   4. advisory locks on all seats in sorted order, busy at once;
+ *   5. the seat guard: one UPDATE ... WHERE status = 'available' whose row
+ *      count must be the number of seats; when short, expire the overdue
+ *      holds on those seats (lazy expiry) and guard again; still short, say
+ *      why (not found / unavailable / busy) and abort everything;
+ *   6. insert the reservation, move the availability counter.
+ */
+#include "ticketres.h"
+
+#include "catalog/pg_type.h"
+#include "common/int.h"
+#include "errors.h"
+#include "utils/builtins.h"
+#include "utils/array.h"
+
+/* A fresh version-4 uuid for a reservation. */
+static void
+tr_new_uuid(pg_uuid_t *u)
+{
+	if (!pg_strong_random(u->data, UUID_LEN))
+		elog(ERROR, "ticketres: could not generate a random reservation id");
+	u->data[6] = (u->data[6] & 0x0f) | 0x40;
+	u->data[8] = (u->data[8] & 0x3f) | 0x80;
+}
+
+/*
+ * The reservation stored under (user, key), if any: returns its row index 0
+ * in SPI_tuptable when it is the same request, raises PT422 when the key was
+ * used for another one, returns false when the key is new.
+ */
+static bool
+replay_lookup(const char *user, const char *key, const pg_uuid_t *event,
+			  const TrSeatList *seats)
+{
+	Datum		values[2] = {CStringGetTextDatum(user), CStringGetTextDatum(key)};
+	TupleDesc	desc;
+	bool		isnull;
+	pg_uuid_t  *stored_event;
+	TrSeatList	stored;
+
+	if (tr_exec(TP_RES_BY_KEY, values, NULL, SPI_OK_SELECT) == 0)
+		return false;
+	desc = SPI_tuptable->tupdesc;
+	stored_event = DatumGetUUIDP(tr_getdatum(0, SPI_fnumber(desc, "event_id"), &isnull));
+	stored = tr_seat_list_datum(tr_getdatum(0, SPI_fnumber(desc, "seat_ids"), &isnull));
+	if (memcmp(stored_event, event, UUID_LEN) != 0 || stored.n != seats->n ||
+		memcmp(stored.ids, seats->ids, sizeof(pg_uuid_t) * seats->n) != 0)
+		ereport(ERROR,
+				(errcode(TR_ERRCODE_UNPROCESSABLE),
+				 errmsg(TR_MSG_KEY_REUSED),
+				 errdetail("Key \"%s\" already made reservation %s, for event %s and seats %s.",
+						   key,
+						   tr_uuid_str(DatumGetUUIDP(tr_getdatum(0, SPI_fnumber(desc, "id"), &isnull))),
+						   tr_uuid_str(stored_event), tr_uuid_list_str(stored.ids, stored.n)),
+				 errhint("Use a new idempotency key for a different request.")));
+	return true;
+}
+
+/* Check the event and return the hold to use, in microseconds. */
+static int64
+check_event(const pg_uuid_t *event, int nseats, TimestampTz now, int64 hold_usecs)
+{
+	Datum		values[1] = {UUIDPGetDatum(event)};
+	bool		isnull;
+	TimestampTz starts_at;
+	int32		max_seats;
+
+	if (tr_exec(TP_EVENT_FOR_RESERVE, values, NULL, SPI_OK_SELECT) == 0)
+		ereport(ERROR,
+				(errcode(TR_ERRCODE_NOT_FOUND),
+				 errmsg(TR_MSG_EVENT_NOT_FOUND),
+				 errdetail("No event has id %s.", tr_uuid_str(event))));
+	starts_at = DatumGetTimestampTz(tr_getdatum(0, 1, &isnull));
+	max_seats = DatumGetInt32(tr_getdatum(0, 3, &isnull));
+	if (now >= starts_at)
+		ereport(ERROR,
+				(errcode(TR_ERRCODE_CONFLICT),
+				 errmsg(TR_MSG_BOOKING_CLOSED),
+				 errdetail("Event %s started at %s.", tr_uuid_str(event),
+						   timestamptz_to_str(starts_at)),
+				 errhint("No new holds are taken once an event has started.")));
+	if (nseats > max_seats)
+		ereport(ERROR,
+				(errcode(TR_ERRCODE_UNPROCESSABLE),
+				 errmsg(TR_MSG_TOO_MANY_SEATS),
+				 errdetail("%d seats were requested; event %s allows %d per reservation.",
+						   nseats, tr_uuid_str(event), max_seats)));
+	if (hold_usecs < 0)
+		hold_usecs = tr_hold_usecs(DatumGetIntervalP(tr_getdatum(0, 2, &isnull)));
+	return hold_usecs;
+}
+
+/* The seat guard; returns the number of seats taken and adds their prices. */
+static int
+take_seats(Datum seat_arr, const pg_uuid_t *event, const pg_uuid_t *res_id,
+		   TimestampTz now, int64 *total)
+{
+	Datum		values[4] = {seat_arr, UUIDPGetDatum(event), UUIDPGetDatum(res_id),
+	TimestampTzGetDatum(now)};
+	int			n = (int) tr_exec(TP_TAKE_SEATS, values, NULL, SPI_OK_UPDATE_RETURNING);
+
+	for (int i = 0; i < n; i++)
+	{
+		bool		isnull;
+		int64		price = DatumGetInt64(tr_getdatum(i, 1, &isnull));
+
+		if (!isnull && pg_add_s64_overflow(*total, price, total))
+			ereport(ERROR,
+					(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+					 errmsg("total_amount is out of range")));
+	}
+	return n;
+}
+
+/*
+ * Lazy expiry: expire the overdue holds on the requested seats that no one
+ * else is working on. Returns how many reservations were expired.
+ */
+static int64
+expire_overdue(Datum seat_arr, const pg_uuid_t *event, TimestampTz now)
+{
+	Datum		values[3] = {seat_arr, UUIDPGetDatum(event), TimestampTzGetDatum(now)};
+	uint64		n = tr_exec(TP_LOCK_OVERDUE, values, NULL, SPI_OK_SELECT);
+	Datum	   *ids;
+
+	if (n == 0)
+		return 0;
+	ids = palloc(sizeof(Datum) * n);
+	for (uint64 i = 0; i < n; i++)
+	{
+		bool		isnull;
+
+		ids[i] = tr_getdatum(i, 1, &isnull);
+	}
+	return tr_expire_ids(PointerGetDatum(construct_array(ids, n, UUIDOID, UUID_LEN,
+														 false, TYPALIGN_CHAR)), now);
+}
+
+/* The guard came up short: say why, naming the seats. Never returns. */
+static void
+report_short(Datum seat_arr, const pg_uuid_t *event, const pg_uuid_t *res_id,
+			 TimestampTz now)
+{
+	Datum		values[4] = {seat_arr, UUIDPGetDatum(event), TimestampTzGetDatum(now),
+	UUIDPGetDatum(res_id)};
+	uint64		n = tr_exec(TP_SEAT_DIAG, values, NULL, SPI_OK_SELECT);
+	pg_uuid_t  *missing = palloc(sizeof(pg_uuid_t) * (n + 1));
+	pg_uuid_t  *taken = palloc(sizeof(pg_uuid_t) * (n + 1));
+	int			nmissing = 0,
+				ntaken = 0;
+
+	for (uint64 i = 0; i < n; i++)
+	{
+		bool		isnull,
+					status_null;
+		pg_uuid_t  *id = DatumGetUUIDP(tr_getdatum(i, 1, &isnull));
+		char	   *status;
+		bool		overdue;
+
+		(void) tr_getdatum(i, 2, &status_null);
+		if (status_null)
+		{
+			missing[nmissing++] = *id;
+			continue;
+		}
+		status = TextDatumGetCString(tr_getdatum(i, 2, &isnull));
+		overdue = DatumGetBool(tr_getdatum(i, 3, &isnull));
+		if (strcmp(status, "available") != 0 && !overdue)
+			taken[ntaken++] = *id;
+	}
+	if (nmissing > 0)
+		ereport(ERROR,
+				(errcode(TR_ERRCODE_NOT_FOUND),
+				 errmsg(TR_MSG_SEAT_NOT_FOUND),
+				 errdetail("Event %s has no seat %s.", tr_uuid_str(event),
+						   tr_uuid_list_str(missing, nmissing))));
+	if (ntaken > 0)
+		ereport(ERROR,
+				(errcode(TR_ERRCODE_CONFLICT),
+				 errmsg(TR_MSG_SEAT_UNAVAILABLE),
+				 errdetail("Seat %s is already held, sold or blocked.",
+						   tr_uuid_list_str(taken, ntaken)),
+				 errhint("Choose other seats; nothing was reserved.")));
+	ereport(ERROR,
+			(errcode(TR_ERRCODE_CONFLICT),
+			 errmsg(TR_MSG_SEAT_BUSY),
+			 errdetail("Seats of event %s changed hands while this call ran.",
+					   tr_uuid_str(event)),
+			 errhint("Retry the call; nothing was reserved.")));
+}
+
+/* Insert the reservation row; leaves it as row 0 of SPI_tuptable. */
+static void
+insert_reservation(const pg_uuid_t *res_id, const pg_uuid_t *event, const char *user,
+				   Datum seat_arr, const char *key, int64 total, TimestampTz now,
+				   int64 hold_usecs)
+{
+	Datum		values[8];
+	char		nulls[8] = "        ";
+
+	values[0] = UUIDPGetDatum(res_id);
+	values[1] = UUIDPGetDatum(event);
+	values[2] = CStringGetTextDatum(user);
+	values[3] = seat_arr;
+	if (key)
+		values[4] = CStringGetTextDatum(key);
+	else
+		nulls[4] = 'n';
+	values[5] = Int64GetDatum(total);
+	values[6] = TimestampTzGetDatum(now + hold_usecs);
+	values[7] = TimestampTzGetDatum(now);
+	if (tr_exec(TP_INSERT_RES, values, nulls, SPI_OK_INSERT_RETURNING) != 1)
+		elog(ERROR, "ticketres: reservation insert returned no row");
+}
+
+PG_FUNCTION_INFO_V1(tr_reserve);
+
+/*
+ * tr_reserve(event_id uuid, user_id text, seat_ids uuid[],
+ *            idempotency_key text, hold interval) returns ticketres.reservations
+ */
+Datum
+tr_reserve(PG_FUNCTION_ARGS)
+{
+	MemoryContext outer = CurrentMemoryContext;
+	TimestampTz now = GetCurrentTimestamp();
+	pg_uuid_t  *event;
+	char	   *user;
+	TrSeatList	seats;
+	char	   *key = NULL;
+	int64		hold_usecs = -1;
+	Datum		seat_arr;
+	Datum		result;
+	pg_uuid_t	res_id;
+	int64		total = 0;
+	int			busy,
+				taken;
+
+	tr_check_not_null(fcinfo, 0, "event_id");
+	event = PG_GETARG_UUID_P(0);
+	user = tr_caller(fcinfo, 1);
+	seats = tr_seat_list_arg(fcinfo, 2);
+	if (!PG_ARGISNULL(3))
+		key = tr_text_arg(fcinfo, 3, "idempotency_key", TR_MAX_KEY_LEN);
+	if (!PG_ARGISNULL(4))
+		hold_usecs = tr_hold_usecs(PG_GETARG_INTERVAL_P(4));
+	seat_arr = tr_seat_list_array(&seats);
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "ticketres: SPI_connect failed");
+	if (key != NULL)
+	{
+		tr_lock_idempotency_key(user, key);
+		if (replay_lookup(user, key, event, &seats))
+		{
+			result = tr_result_row(fcinfo, outer, 0);
+			SPI_finish();
+			PG_RETURN_DATUM(result);
+		}
+	}
+	hold_usecs = check_event(event, seats.n, now, hold_usecs);
+
+	busy = tr_try_lock_seats(&seats);
+	if (busy >= 0)
+		ereport(ERROR,
+				(errcode(TR_ERRCODE_CONFLICT),
+				 errmsg(TR_MSG_SEAT_BUSY),
+				 errdetail("Seat %s is locked by a concurrent call.",
+						   tr_uuid_str(&seats.ids[busy])),
+				 errhint("Retry shortly or choose other seats; nothing was reserved.")));
+
+	tr_new_uuid(&res_id);
+	taken = take_seats(seat_arr, event, &res_id, now, &total);
+	if (taken < seats.n && expire_overdue(seat_arr, event, now) > 0)
+		taken += take_seats(seat_arr, event, &res_id, now, &total);
+	if (taken < seats.n)
+		report_short(seat_arr, event, &res_id, now);
+
+	tr_count_add(UUIDPGetDatum(event), -(int64) seats.n);
+	insert_reservation(&res_id, event, user, seat_arr, key, total, now, hold_usecs);
+	result = tr_result_row(fcinfo, outer, 0);
+	SPI_finish();
+	PG_RETURN_DATUM(result);
+}

@@ -1,0 +1,221 @@
+/*
+ * spi_util.c — every SQL statement ticketres runs from C, prepared once per
+ * backend and kept (SPI_prepare + SPI_keepplan), plus helpers to run them and
+ * to turn a result row into the function's composite return value.
+ *
+ * All names are schema-qualified; the calling functions also pin search_path.
+ * Seat statements touch only status, reservation_id and updated_at, none of
+ * which is indexed, so seat updates stay HOT.
+ */
+#include "ticketres.h"
+
+#include "access/htup_details.h"
+#include "catalog/pg_type.h"
+#include "funcapi.h"
+
+typedef struct TrPlan
+{
+	const char *sql;
+	int			nargs;
+	Oid			argtypes[4];
+	SPIPlanPtr	plan;
+} TrPlan;
+
+static TrPlan tr_plans[TP__COUNT] = {
+	[TP_RES_BY_KEY] = {
+		"SELECT * FROM ticketres.reservations"
+		" WHERE user_id = $1 AND idempotency_key = $2",
+		2, {TEXTOID, TEXTOID}
+	},
+	[TP_EVENT_FOR_RESERVE] = {
+		"SELECT starts_at, hold_duration, max_seats_per_reservation"
+		" FROM ticketres.events WHERE id = $1",
+		1, {UUIDOID}
+	},
+	/* the seat guard: only seats of this event that are available now */
+	[TP_TAKE_SEATS] = {
+		"UPDATE ticketres.seats SET status = 'reserved', reservation_id = $3, updated_at = $4"
+		" WHERE id = ANY ($1) AND event_id = $2 AND status = 'available'"
+		" RETURNING price",
+		4, {UUIDARRAYOID, UUIDOID, UUIDOID, TIMESTAMPTZOID}
+	},
+	[TP_INSERT_RES] = {
+		"INSERT INTO ticketres.reservations (id, event_id, user_id, seat_ids, status,"
+		" idempotency_key, total_amount, expires_at, created_at)"
+		" SELECT $1, $2, $3, $4, 'pending', $5, $6, $7, $8"
+		" RETURNING *",
+		4, {0}					/* argument types filled in tr_plan_get */
+	},
+	[TP_COUNT_ADD] = {
+		"UPDATE ticketres.seat_counts SET available = available + $3"
+		" WHERE event_id = $1 AND stripe = $2",
+		3, {UUIDOID, INT4OID, INT8OID}
+	},
+	/* overdue holds on the requested seats that nobody else is working on */
+	[TP_LOCK_OVERDUE] = {
+		"SELECT r.id FROM ticketres.reservations r"
+		" WHERE r.id IN (SELECT s.reservation_id FROM ticketres.seats s"
+		"   WHERE s.id = ANY ($1) AND s.event_id = $2 AND s.status = 'reserved')"
+		" AND r.status = 'pending' AND r.expires_at <= $3"
+		" FOR UPDATE OF r SKIP LOCKED",
+		3, {UUIDARRAYOID, UUIDOID, TIMESTAMPTZOID}
+	},
+	/*
+	 * Expire pending reservations and give back exactly the seats that still
+	 * belong to them; per event: reservations expired, seats released.
+	 */
+	[TP_EXPIRE_BY_IDS] = {
+		"WITH r AS (UPDATE ticketres.reservations SET status = 'expired'"
+		"   WHERE id = ANY ($1) AND status = 'pending' RETURNING id, event_id, seat_ids),"
+		" u AS (UPDATE ticketres.seats s SET status = 'available', reservation_id = NULL,"
+		"   updated_at = $2"
+		"   FROM (SELECT r.id AS rid, unnest(r.seat_ids) AS sid FROM r) x"
+		"   WHERE s.id = x.sid AND s.reservation_id = x.rid AND s.status = 'reserved'"
+		"   RETURNING x.rid)"
+		" SELECT r.event_id, count(DISTINCT r.id), count(u.rid)"
+		" FROM r LEFT JOIN u ON u.rid = r.id GROUP BY r.event_id",
+		2, {UUIDARRAYOID, TIMESTAMPTZOID}
+	},
+	/* why a guard came up short: requested seats that are not ours */
+	[TP_SEAT_DIAG] = {
+		"SELECT q.id, s.status::text,"
+		" coalesce(r.status = 'pending' AND r.expires_at <= $3, false)"
+		" FROM unnest($1::uuid[]) AS q(id)"
+		" LEFT JOIN ticketres.seats s ON s.id = q.id AND s.event_id = $2"
+		" LEFT JOIN ticketres.reservations r ON r.id = s.reservation_id"
+		" WHERE s.reservation_id IS DISTINCT FROM $4 ORDER BY q.id",
+		4, {UUIDARRAYOID, UUIDOID, TIMESTAMPTZOID, UUIDOID}
+	},
+	[TP_RES_BY_ID] = {
+		"SELECT user_id, status::text, expires_at, seat_ids, event_id"
+		" FROM ticketres.reservations WHERE id = $1",
+		1, {UUIDOID}
+	},
+	[TP_CONFIRM_RES] = {
+		"UPDATE ticketres.reservations SET status = 'confirmed', confirmed_at = $2"
+		" WHERE id = $1 AND status = 'pending' AND expires_at > $2 RETURNING *",
+		2, {UUIDOID, TIMESTAMPTZOID}
+	},
+	[TP_CONFIRM_SEATS] = {
+		"UPDATE ticketres.seats SET status = 'confirmed', updated_at = $3"
+		" WHERE id = ANY ($2) AND reservation_id = $1 AND status = 'reserved'",
+		3, {UUIDOID, UUIDARRAYOID, TIMESTAMPTZOID}
+	},
+	[TP_CANCEL_RES] = {
+		"UPDATE ticketres.reservations SET status = 'cancelled', cancelled_at = $2"
+		" WHERE id = $1 AND status = 'pending' RETURNING *",
+		2, {UUIDOID, TIMESTAMPTZOID}
+	},
+	[TP_RELEASE_SEATS] = {
+		"UPDATE ticketres.seats SET status = 'available', reservation_id = NULL, updated_at = $3"
+		" WHERE id = ANY ($2) AND reservation_id = $1 AND status = 'reserved'",
+		3, {UUIDOID, UUIDARRAYOID, TIMESTAMPTZOID}
+	},
+	/* keyset-paged so that holds skipped as busy are not fetched again */
+	[TP_EXPIRE_CANDIDATES] = {
+		"SELECT id, seat_ids, expires_at FROM ticketres.reservations"
+		" WHERE status = 'pending' AND expires_at <= $1"
+		" AND (expires_at, id) > ($2, $3)"
+		" ORDER BY expires_at, id LIMIT $4",
+		4, {TIMESTAMPTZOID, TIMESTAMPTZOID, UUIDOID, INT4OID}
+	},
+	[TP_AVAILABLE] = {
+		"SELECT (SELECT sum(available) FROM ticketres.seat_counts WHERE event_id = $1)::int8,"
+		" (SELECT coalesce(sum(cardinality(seat_ids)), 0) FROM ticketres.reservations"
+		"   WHERE status = 'pending' AND expires_at <= $2 AND event_id = $1)::int8",
+		2, {UUIDOID, TIMESTAMPTZOID}
+	},
+};
+
+/* TP_INSERT_RES has more than four arguments */
+static const Oid insert_res_types[] = {
+	UUIDOID, UUIDOID, TEXTOID, UUIDARRAYOID, TEXTOID, INT8OID, TIMESTAMPTZOID, TIMESTAMPTZOID
+};
+
+/* Prepare a statement on first use and keep the plan for the backend's life. */
+static SPIPlanPtr
+tr_plan_get(TrPlanId id)
+{
+	TrPlan	   *p = &tr_plans[id];
+
+	if (p->plan == NULL)
+	{
+		const Oid  *types = p->argtypes;
+		int			nargs = p->nargs;
+		SPIPlanPtr	plan;
+
+		if (id == TP_INSERT_RES)
+		{
+			types = insert_res_types;
+			nargs = lengthof(insert_res_types);
+		}
+		plan = SPI_prepare(p->sql, nargs, (Oid *) types);
+		if (plan == NULL)
+			elog(ERROR, "ticketres: SPI_prepare failed for statement %d: %s",
+				 (int) id, SPI_result_code_string(SPI_result));
+		if (SPI_keepplan(plan) != 0)
+			elog(ERROR, "ticketres: SPI_keepplan failed for statement %d", (int) id);
+		p->plan = plan;
+	}
+	return p->plan;
+}
+
+/*
+ * Run a saved statement; any result code other than the expected one is an
+ * internal error. Returns the number of rows processed.
+ */
+uint64
+tr_exec(TrPlanId id, Datum *values, const char *nulls, int expected_rc)
+{
+	int			rc = SPI_execute_plan(tr_plan_get(id), values, nulls, false, 0);
+
+	if (rc != expected_rc)
+		elog(ERROR, "ticketres: statement %d returned %s, expected %s",
+			 (int) id, SPI_result_code_string(rc), SPI_result_code_string(expected_rc));
+	return SPI_processed;
+}
+
+/* Column col (1-based) of row row of the last result. */
+Datum
+tr_getdatum(int row, int col, bool *isnull)
+{
+	return SPI_getbinval(SPI_tuptable->vals[row], SPI_tuptable->tupdesc, col, isnull);
+}
+
+/*
+ * Build the function's composite result from a row of the last SPI result
+ * whose columns are the table's live columns in order (SELECT * / RETURNING *).
+ * The tuple is formed in the caller's memory context so it outlives SPI_finish.
+ */
+Datum
+tr_result_row(FunctionCallInfo fcinfo, MemoryContext outer, int row)
+{
+	TupleDesc	rdesc;
+	TupleDesc	sdesc = SPI_tuptable->tupdesc;
+	HeapTuple	stup = SPI_tuptable->vals[row];
+	Datum	   *values;
+	bool	   *isnull;
+	int			j = 0;
+	MemoryContext old;
+	Datum		result;
+
+	if (get_call_result_type(fcinfo, NULL, &rdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "ticketres: function must return a composite type");
+	values = palloc0(sizeof(Datum) * rdesc->natts);
+	isnull = palloc0(sizeof(bool) * rdesc->natts);
+	for (int i = 0; i < rdesc->natts; i++)
+	{
+		if (TupleDescAttr(rdesc, i)->attisdropped)
+		{
+			isnull[i] = true;
+			continue;
+		}
+		if (++j > sdesc->natts)
+			elog(ERROR, "ticketres: result row has too few columns");
+		values[i] = SPI_getbinval(stup, sdesc, j, &isnull[i]);
+	}
+	old = MemoryContextSwitchTo(outer);
+	result = heap_copy_tuple_as_datum(heap_form_tuple(rdesc, values, isnull), rdesc);
+	MemoryContextSwitchTo(old);
+	return result;
+}

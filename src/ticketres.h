@@ -1,0 +1,89 @@
+/*
+ * ticketres.h — shared declarations of the ticketres C modules.
+ *
+ * Each module owns one concern:
+ *   ticketres.c  module magic, _PG_init, GUCs
+ *   spi_util.c   saved SPI plans (one enum, one table of schema-qualified SQL)
+ *   args.c       argument checking: seat id arrays, holds, keys, limits
+ *   identity.c   who the caller is (user_id argument vs. PostgREST JWT sub)
+ *   locks.c      transaction-scoped advisory locks on seats and idempotency keys
+ *   counts.c     the striped exact availability counter
+ *   reserve.c    tr_reserve: the seat guard, idempotency, lazy expiry
+ *   lifecycle.c  tr_confirm, tr_cancel, tr_expire
+ */
+#ifndef TICKETRES_H
+#define TICKETRES_H
+
+#include "postgres.h"
+#include "fmgr.h"
+#include "executor/spi.h"
+#include "utils/timestamp.h"
+#include "utils/uuid.h"
+
+/* hard bounds on arguments (22023 beyond them) */
+#define TR_MAX_SEATS_PER_CALL	1000	/* events may allow at most this many */
+#define TR_MAX_USER_ID_LEN		200
+#define TR_MAX_KEY_LEN			200
+#define TR_MIN_HOLD_USECS		USECS_PER_SEC
+#define TR_MAX_HOLD_USECS		USECS_PER_DAY
+#define TR_EXPIRE_MAX_ROWS		1000000
+#define TR_EXPIRE_BATCH			1000
+
+/* ---- spi_util.c ---- */
+typedef enum TrPlanId
+{
+	TP_RES_BY_KEY,
+	TP_EVENT_FOR_RESERVE,
+	TP_TAKE_SEATS,
+	TP_INSERT_RES,
+	TP_COUNT_ADD,
+	TP_LOCK_OVERDUE,
+	TP_EXPIRE_BY_IDS,
+	TP_SEAT_DIAG,
+	TP_RES_BY_ID,
+	TP_CONFIRM_RES,
+	TP_CONFIRM_SEATS,
+	TP_CANCEL_RES,
+	TP_RELEASE_SEATS,
+	TP_EXPIRE_CANDIDATES,
+	TP_AVAILABLE,
+	TP__COUNT
+} TrPlanId;
+
+extern uint64 tr_exec(TrPlanId id, Datum *values, const char *nulls, int expected_rc);
+extern Datum tr_getdatum(int row, int col, bool *isnull);
+extern Datum tr_result_row(FunctionCallInfo fcinfo, MemoryContext outer, int row);
+
+/* ---- args.c ---- */
+typedef struct TrSeatList
+{
+	int			n;
+	pg_uuid_t  *ids;			/* sorted, distinct */
+} TrSeatList;
+
+extern void tr_check_not_null(FunctionCallInfo fcinfo, int argno, const char *name);
+extern TrSeatList tr_seat_list_arg(FunctionCallInfo fcinfo, int argno);
+extern TrSeatList tr_seat_list_datum(Datum arr);
+extern Datum tr_seat_list_array(const TrSeatList *seats);
+extern int64 tr_hold_usecs(const Interval *hold);
+extern char *tr_text_arg(FunctionCallInfo fcinfo, int argno, const char *name, int maxlen);
+extern char *tr_uuid_str(const pg_uuid_t *u);
+extern char *tr_uuid_list_str(const pg_uuid_t *ids, int n);
+
+/* ---- identity.c ---- */
+extern char *tr_caller(FunctionCallInfo fcinfo, int argno);
+
+/* ---- locks.c ---- */
+extern void tr_seat_lock_keys(const pg_uuid_t *seat, uint32 *k1, uint32 *k2);
+extern int	tr_try_lock_seats(const TrSeatList *seats);
+extern void tr_unlock_seats(const TrSeatList *seats, int nlocked);
+extern void tr_lock_idempotency_key(const char *user_id, const char *key);
+
+/* ---- counts.c ---- */
+extern int	tr_count_stripe(void);
+extern void tr_count_add(Datum event_id, int64 delta);
+
+/* ---- lifecycle.c (shared with reserve.c) ---- */
+extern int64 tr_expire_ids(Datum ids, TimestampTz now);
+
+#endif

@@ -1,0 +1,102 @@
+# test/lib/common.sh — shared by the demo, the test runner and benchmarks.
+# Installs what is missing, builds the extension, and starts throwaway servers
+# under test/tmp/ as the unprivileged user PostgreSQL needs. Source it.
+
+TR_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+TR_TMP=${TR_TMP:-$TR_ROOT/test/tmp}
+PGBIN=${PGBIN:-/usr/lib/postgresql/15/bin}
+TR_PG_USER=${TR_PG_USER:-postgres}
+TR_APT_PACKAGES="postgresql-15 postgresql-server-dev-15 postgresql-15-cron postgresql-15-pgtap
+  libtap-parser-sourcehandler-pgtap-perl libhiredis-dev redis-server wrk make gcc"
+
+tr_log() { printf '[ticketres] %s\n' "$*" >&2; }
+tr_die() { tr_log "error: $*"; exit 1; }
+
+# Install the Debian packages that are missing (needs root, once per machine).
+tr_ensure_packages() {
+  local missing=() p
+  for p in $TR_APT_PACKAGES; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  [ "$(id -u)" = 0 ] || tr_die "missing packages (${missing[*]}); run as root or install them"
+  tr_log "installing ${missing[*]}"
+  apt-get update -qq >/dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null \
+    || tr_die "apt-get install failed"
+}
+
+# Build and install the extension into the PostgreSQL 15 installation.
+tr_build_install() {
+  tr_log "building ticketres"
+  make -C "$TR_ROOT" -s PG_CONFIG="$PGBIN/pg_config" >/dev/null || tr_die "build failed"
+  make -C "$TR_ROOT" -s PG_CONFIG="$PGBIN/pg_config" install >/dev/null || tr_die "install failed"
+}
+
+# A TCP port on 127.0.0.1 that nothing listens on.
+tr_free_port() {
+  local p
+  for _ in $(seq 1 200); do
+    p=$(( 20000 + RANDOM % 30000 ))
+    if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then echo "$p"; return 0; fi
+  done
+  tr_die "no free port found"
+}
+
+# Run a command as the PostgreSQL user (or as ourselves when not root).
+tr_as_pg() {
+  if [ "$(id -u)" = 0 ]; then runuser -u "$TR_PG_USER" -- "$@"; else "$@"; fi
+}
+
+# Make a directory usable by the PostgreSQL user: it and every parent must be
+# traversable, the directory itself owned by that user.
+tr_pg_dir() {
+  local d=$1 p
+  mkdir -p "$d"
+  if [ "$(id -u)" = 0 ]; then
+    chown "$TR_PG_USER" "$d"
+    p=$d
+    while [ "$p" != / ]; do
+      p=$(dirname "$p")
+      tr_as_pg test -x "$p" || chmod o+x "$p"
+    done
+  fi
+}
+
+# tr_start_pg DIR [extra postgresql.conf lines...]: initdb + start on a free
+# port. Sets PGHOST PGPORT PGUSER PGDATA; the server listens on 127.0.0.1 only.
+tr_start_pg() {
+  local dir=$1; shift
+  if [ -f "$dir/data/postmaster.pid" ]; then
+    tr_as_pg "$PGBIN/pg_ctl" -D "$dir/data" -m immediate -w stop >/dev/null 2>&1 || true
+  fi
+  rm -rf "$dir"
+  tr_pg_dir "$dir"
+  export PGDATA=$dir/data PGHOST=127.0.0.1 PGUSER=$TR_PG_USER
+  PGPORT=$(tr_free_port); export PGPORT
+  tr_as_pg "$PGBIN/initdb" -D "$PGDATA" -U "$TR_PG_USER" --auth=trust -E UTF8 \
+    --locale=C.UTF-8 >"$dir/initdb.log" 2>&1 || { cat "$dir/initdb.log"; tr_die "initdb failed"; }
+  {
+    echo "listen_addresses = '127.0.0.1'"
+    echo "port = $PGPORT"
+    echo "unix_socket_directories = '$dir'"
+    echo "max_connections = 300"
+    echo "shared_buffers = 256MB"
+    echo "fsync = on"
+    echo "logging_collector = off"
+    echo "log_line_prefix = '%m [%p] %q%u@%d '"
+    echo "log_min_messages = warning"
+    for line in "$@"; do echo "$line"; done
+  } >>"$PGDATA/postgresql.conf"
+  tr_as_pg "$PGBIN/pg_ctl" -D "$PGDATA" -l "$dir/server.log" -w -t 60 start >/dev/null \
+    || { tail -20 "$dir/server.log"; tr_die "postgres did not start"; }
+}
+
+tr_stop_pg() {
+  [ -n "${PGDATA:-}" ] && [ -f "$PGDATA/postmaster.pid" ] && \
+    tr_as_pg "$PGBIN/pg_ctl" -D "$PGDATA" -m fast -w stop >/dev/null 2>&1
+  return 0
+}
+
+# psql with the options every script wants
+tr_psql() { "$PGBIN/psql" -X -q -v ON_ERROR_STOP=1 "$@"; }

@@ -1,0 +1,644 @@
+-- ticketres 0.1 — install script.
+-- Tables live in schema ticketres (private); the tr_* functions live in the
+-- extension's schema (CREATE EXTENSION ticketres [SCHEMA api]).
+
+\echo Use "CREATE EXTENSION ticketres" to load this file. \quit
+
+CREATE SCHEMA ticketres;
+COMMENT ON SCHEMA ticketres IS 'ticketres data: events, seats, reservations (use the tr_* functions, not the tables)';
+
+CREATE TYPE ticketres.seat_status AS ENUM ('available', 'reserved', 'confirmed', 'blocked');
+CREATE TYPE ticketres.reservation_status AS ENUM ('pending', 'confirmed', 'cancelled', 'expired');
+
+------------------------------------------------------------------------------
+-- Tables
+------------------------------------------------------------------------------
+
+CREATE TABLE ticketres.events (
+    id uuid PRIMARY KEY DEFAULT pg_catalog.gen_random_uuid(),
+    name text NOT NULL CHECK (pg_catalog.length(name) BETWEEN 1 AND 200),
+    venue text CHECK (pg_catalog.length(venue) <= 200),
+    description text CHECK (pg_catalog.length(description) <= 10000),
+    starts_at timestamptz NOT NULL,
+    ends_at timestamptz NOT NULL,
+    hold_duration interval NOT NULL DEFAULT '15 minutes'
+        CHECK (hold_duration BETWEEN '1 second' AND '1 day'),
+    max_seats_per_reservation int NOT NULL DEFAULT 10
+        CHECK (max_seats_per_reservation BETWEEN 1 AND 1000),
+    created_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    updated_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    CHECK (ends_at > starts_at)
+);
+
+-- Seat status changes touch status, reservation_id and updated_at only, none
+-- of them indexed, and fillfactor leaves room on the page: the updates are HOT.
+CREATE TABLE ticketres.seats (
+    id uuid PRIMARY KEY DEFAULT pg_catalog.gen_random_uuid(),
+    event_id uuid NOT NULL REFERENCES ticketres.events (id) ON DELETE CASCADE,
+    label text COLLATE "C" NOT NULL CHECK (pg_catalog.length(label) BETWEEN 1 AND 100),
+    section text CHECK (pg_catalog.length(section) <= 100),
+    row_label text CHECK (pg_catalog.length(row_label) <= 100),
+    seat_number int,
+    price bigint NOT NULL DEFAULT 0 CHECK (price BETWEEN 0 AND 1000000000000),
+    status ticketres.seat_status NOT NULL DEFAULT 'available',
+    reservation_id uuid,
+    updated_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    UNIQUE (event_id, label),
+    -- a seat points at a reservation exactly when it is reserved or confirmed
+    CHECK ((status IN ('reserved', 'confirmed')) = (reservation_id IS NOT NULL))
+) WITH (fillfactor = 90);
+
+CREATE TABLE ticketres.reservations (
+    id uuid PRIMARY KEY DEFAULT pg_catalog.gen_random_uuid(),
+    event_id uuid NOT NULL REFERENCES ticketres.events (id) ON DELETE CASCADE,
+    user_id text NOT NULL CHECK (pg_catalog.length(user_id) BETWEEN 1 AND 200),
+    seat_ids uuid[] NOT NULL
+        CHECK (pg_catalog.cardinality(seat_ids) BETWEEN 1 AND 1000
+               AND pg_catalog.array_ndims(seat_ids) = 1),
+    status ticketres.reservation_status NOT NULL DEFAULT 'pending',
+    idempotency_key text CHECK (pg_catalog.octet_length(idempotency_key) BETWEEN 1 AND 200),
+    total_amount bigint NOT NULL CHECK (total_amount >= 0),
+    expires_at timestamptz NOT NULL,
+    created_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    confirmed_at timestamptz,
+    cancelled_at timestamptz,
+    UNIQUE (user_id, idempotency_key),
+    CHECK (status <> 'confirmed' OR confirmed_at IS NOT NULL),
+    CHECK (status <> 'cancelled' OR cancelled_at IS NOT NULL)
+);
+-- expiry sweeps and the overdue part of tr_available_count
+CREATE INDEX reservations_pending_expiry_idx ON ticketres.reservations (expires_at, id)
+    WHERE status = 'pending';
+
+-- Exact availability without a hot row: per event, 64 stripes whose sum is
+-- the number of available seats; each backend writes its own stripe.
+CREATE TABLE ticketres.seat_counts (
+    event_id uuid NOT NULL REFERENCES ticketres.events (id) ON DELETE CASCADE,
+    stripe int NOT NULL CHECK (stripe >= 0 AND stripe < 64),
+    available bigint NOT NULL DEFAULT 0,
+    PRIMARY KEY (event_id, stripe)
+) WITH (fillfactor = 50);
+
+COMMENT ON TABLE ticketres.events IS 'events on sale; change them through tr_create_event / tr_update_event / tr_delete_event';
+COMMENT ON TABLE ticketres.seats IS 'seats of events and their state (available, reserved, confirmed, blocked)';
+COMMENT ON TABLE ticketres.reservations IS 'holds and purchases; unique per (user_id, idempotency_key)';
+COMMENT ON TABLE ticketres.seat_counts IS 'striped exact count of available seats per event (sum over stripes)';
+
+-- pg_dump keeps the rows of extension tables only when they are registered
+SELECT pg_catalog.pg_extension_config_dump('ticketres.events', '');
+SELECT pg_catalog.pg_extension_config_dump('ticketres.seats', '');
+SELECT pg_catalog.pg_extension_config_dump('ticketres.reservations', '');
+SELECT pg_catalog.pg_extension_config_dump('ticketres.seat_counts', '');
+
+------------------------------------------------------------------------------
+-- Internal helpers (not for direct use)
+------------------------------------------------------------------------------
+
+CREATE FUNCTION ticketres._caller(user_id text) RETURNS text
+    AS 'MODULE_PATHNAME', 'tr_caller_sql' LANGUAGE C STABLE;
+CREATE FUNCTION ticketres._count_add(event_id uuid, delta bigint) RETURNS void
+    AS 'MODULE_PATHNAME', 'tr_count_add_sql' LANGUAGE C VOLATILE;
+
+-- 22023 unless the event fields are acceptable
+CREATE FUNCTION ticketres._check_event(name text, starts_at timestamptz, ends_at timestamptz,
+    venue text, description text, hold_duration interval, max_seats_per_reservation int)
+RETURNS void LANGUAGE plpgsql IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF name IS NULL OR length(name) = 0 OR length(name) > 200 THEN
+        RAISE EXCEPTION 'name must be 1 to 200 characters' USING ERRCODE = '22023';
+    END IF;
+    IF starts_at IS NULL OR ends_at IS NULL THEN
+        RAISE EXCEPTION 'starts_at and ends_at must not be null' USING ERRCODE = '22023';
+    END IF;
+    IF NOT isfinite(starts_at) OR NOT isfinite(ends_at) THEN
+        RAISE EXCEPTION 'starts_at and ends_at must be finite' USING ERRCODE = '22023';
+    END IF;
+    IF ends_at <= starts_at THEN
+        RAISE EXCEPTION 'ends_at must be after starts_at' USING ERRCODE = '22023';
+    END IF;
+    IF length(venue) > 200 THEN
+        RAISE EXCEPTION 'venue must be at most 200 characters' USING ERRCODE = '22023';
+    END IF;
+    IF length(description) > 10000 THEN
+        RAISE EXCEPTION 'description must be at most 10000 characters' USING ERRCODE = '22023';
+    END IF;
+    IF hold_duration IS NULL OR NOT hold_duration BETWEEN interval '1 second' AND interval '1 day'
+       OR extract(month FROM hold_duration) <> 0 OR extract(year FROM hold_duration) <> 0 THEN
+        RAISE EXCEPTION 'hold_duration must be between 1 second and 1 day' USING ERRCODE = '22023';
+    END IF;
+    IF max_seats_per_reservation IS NULL OR max_seats_per_reservation NOT BETWEEN 1 AND 1000 THEN
+        RAISE EXCEPTION 'max_seats_per_reservation must be between 1 and 1000' USING ERRCODE = '22023';
+    END IF;
+END
+$$;
+
+-- PT404 unless the event exists
+CREATE FUNCTION ticketres._event_must_exist(event_id uuid) RETURNS void
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF event_id IS NULL THEN
+        RAISE EXCEPTION 'event_id must not be null' USING ERRCODE = '22023';
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM ticketres.events e WHERE e.id = _event_must_exist.event_id) THEN
+        RAISE EXCEPTION 'event not found' USING ERRCODE = 'PT404',
+            DETAIL = format('No event has id %s.', event_id);
+    END IF;
+END
+$$;
+
+-- a reservation as its owner sees it: a pending hold past expires_at is expired
+CREATE FUNCTION ticketres._effective(r ticketres.reservations) RETURNS ticketres.reservations
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT r.id, r.event_id, r.user_id, r.seat_ids,
+           CASE WHEN r.status = 'pending' AND r.expires_at <= clock_timestamp()
+                THEN 'expired'::ticketres.reservation_status ELSE r.status END,
+           r.idempotency_key, r.total_amount, r.expires_at, r.created_at,
+           r.confirmed_at, r.cancelled_at
+$$;
+
+------------------------------------------------------------------------------
+-- Events
+------------------------------------------------------------------------------
+
+CREATE FUNCTION tr_create_event(name text, starts_at timestamptz, ends_at timestamptz,
+    venue text DEFAULT NULL, description text DEFAULT NULL,
+    hold_duration interval DEFAULT '15 minutes', max_seats_per_reservation int DEFAULT 10)
+RETURNS ticketres.events
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    ev ticketres.events;
+BEGIN
+    PERFORM ticketres._check_event(name, starts_at, ends_at, venue, description,
+                                   hold_duration, max_seats_per_reservation);
+    INSERT INTO ticketres.events AS e (name, venue, description, starts_at, ends_at,
+                                       hold_duration, max_seats_per_reservation)
+    VALUES (name, venue, description, starts_at, ends_at, hold_duration,
+            max_seats_per_reservation)
+    RETURNING e.* INTO ev;
+    INSERT INTO ticketres.seat_counts (event_id, stripe)
+    SELECT ev.id, s FROM generate_series(0, 63) AS s;
+    RETURN ev;
+END
+$$;
+
+CREATE FUNCTION tr_update_event(event_id uuid, name text DEFAULT NULL,
+    starts_at timestamptz DEFAULT NULL, ends_at timestamptz DEFAULT NULL,
+    venue text DEFAULT NULL, description text DEFAULT NULL,
+    hold_duration interval DEFAULT NULL, max_seats_per_reservation int DEFAULT NULL)
+RETURNS ticketres.events
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    ev ticketres.events;
+BEGIN
+    IF event_id IS NULL THEN
+        RAISE EXCEPTION 'event_id must not be null' USING ERRCODE = '22023';
+    END IF;
+    SELECT * INTO ev FROM ticketres.events e WHERE e.id = tr_update_event.event_id FOR UPDATE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'event not found' USING ERRCODE = 'PT404',
+            DETAIL = format('No event has id %s.', event_id);
+    END IF;
+    ev.name := coalesce(name, ev.name);
+    ev.starts_at := coalesce(starts_at, ev.starts_at);
+    ev.ends_at := coalesce(ends_at, ev.ends_at);
+    ev.venue := coalesce(venue, ev.venue);
+    ev.description := coalesce(description, ev.description);
+    ev.hold_duration := coalesce(hold_duration, ev.hold_duration);
+    ev.max_seats_per_reservation := coalesce(max_seats_per_reservation, ev.max_seats_per_reservation);
+    PERFORM ticketres._check_event(ev.name, ev.starts_at, ev.ends_at, ev.venue, ev.description,
+                                   ev.hold_duration, ev.max_seats_per_reservation);
+    UPDATE ticketres.events e
+       SET name = ev.name, starts_at = ev.starts_at, ends_at = ev.ends_at, venue = ev.venue,
+           description = ev.description, hold_duration = ev.hold_duration,
+           max_seats_per_reservation = ev.max_seats_per_reservation, updated_at = now()
+     WHERE e.id = ev.id
+    RETURNING e.* INTO ev;
+    RETURN ev;
+END
+$$;
+
+CREATE FUNCTION tr_delete_event(event_id uuid) RETURNS void
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    n_pending bigint;
+    n_confirmed bigint;
+BEGIN
+    IF event_id IS NULL THEN
+        RAISE EXCEPTION 'event_id must not be null' USING ERRCODE = '22023';
+    END IF;
+    -- FOR UPDATE waits out reservations being inserted (their foreign key
+    -- check holds the event row) and keeps new ones out until we are done
+    PERFORM 1 FROM ticketres.events e WHERE e.id = tr_delete_event.event_id FOR UPDATE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'event not found' USING ERRCODE = 'PT404',
+            DETAIL = format('No event has id %s.', event_id);
+    END IF;
+    SELECT count(*) FILTER (WHERE r.status = 'pending' AND r.expires_at > clock_timestamp()),
+           count(*) FILTER (WHERE r.status = 'confirmed')
+      INTO n_pending, n_confirmed
+      FROM ticketres.reservations r
+     WHERE r.event_id = tr_delete_event.event_id AND r.status IN ('pending', 'confirmed');
+    IF n_pending > 0 OR n_confirmed > 0 THEN
+        RAISE EXCEPTION 'event has reservations' USING ERRCODE = 'PT409',
+            DETAIL = format('Event %s has %s pending and %s confirmed reservations.',
+                            event_id, n_pending, n_confirmed),
+            HINT = 'Cancel or release them first, or wait for the holds to expire.';
+    END IF;
+    DELETE FROM ticketres.events e WHERE e.id = tr_delete_event.event_id;
+END
+$$;
+
+CREATE FUNCTION tr_get_event(event_id uuid) RETURNS ticketres.events
+LANGUAGE plpgsql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    ev ticketres.events;
+BEGIN
+    IF event_id IS NULL THEN
+        RAISE EXCEPTION 'event_id must not be null' USING ERRCODE = '22023';
+    END IF;
+    SELECT * INTO ev FROM ticketres.events e WHERE e.id = tr_get_event.event_id;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'event not found' USING ERRCODE = 'PT404',
+            DETAIL = format('No event has id %s.', event_id);
+    END IF;
+    RETURN ev;
+END
+$$;
+
+CREATE FUNCTION tr_list_events(lim int DEFAULT 50, off int DEFAULT 0)
+RETURNS SETOF ticketres.events
+LANGUAGE plpgsql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF lim IS NULL OR lim NOT BETWEEN 1 AND 1000 THEN
+        RAISE EXCEPTION 'lim must be between 1 and 1000' USING ERRCODE = '22023';
+    END IF;
+    IF off IS NULL OR off < 0 THEN
+        RAISE EXCEPTION 'off must not be negative' USING ERRCODE = '22023';
+    END IF;
+    RETURN QUERY SELECT * FROM ticketres.events e ORDER BY e.starts_at, e.id LIMIT lim OFFSET off;
+END
+$$;
+
+------------------------------------------------------------------------------
+-- Seats
+------------------------------------------------------------------------------
+
+CREATE FUNCTION tr_add_seats(event_id uuid, seats jsonb) RETURNS int
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    bad record;
+    n int;
+BEGIN
+    PERFORM ticketres._event_must_exist(event_id);
+    IF seats IS NULL OR jsonb_typeof(seats) <> 'array' THEN
+        RAISE EXCEPTION 'seats must be a JSON array' USING ERRCODE = '22023';
+    END IF;
+    n := jsonb_array_length(seats);
+    IF n = 0 THEN
+        RAISE EXCEPTION 'seats must not be empty' USING ERRCODE = '22023';
+    ELSIF n > 100000 THEN
+        RAISE EXCEPTION 'seats must not have more than 100000 elements' USING ERRCODE = '22023';
+    END IF;
+    -- the first element that is not a valid seat, with the reason
+    SELECT i, why INTO bad FROM (
+        SELECT i, CASE
+            WHEN jsonb_typeof(s) <> 'object' THEN 'is not an object'
+            WHEN EXISTS (SELECT 1 FROM jsonb_object_keys(s) k
+                          WHERE k NOT IN ('label', 'section', 'row', 'number', 'price'))
+                THEN 'has an unknown key (allowed: label, section, row, number, price)'
+            WHEN jsonb_typeof(s -> 'label') IS DISTINCT FROM 'string'
+                 OR length(s ->> 'label') NOT BETWEEN 1 AND 100
+                THEN 'needs a label of 1 to 100 characters'
+            WHEN jsonb_typeof(s -> 'section') NOT IN ('string', 'null')
+                 OR length(s ->> 'section') > 100 THEN 'has a bad section'
+            WHEN jsonb_typeof(s -> 'row') NOT IN ('string', 'number', 'null')
+                 OR length(s ->> 'row') > 100 THEN 'has a bad row'
+            WHEN jsonb_typeof(s -> 'number') NOT IN ('number', 'null')
+                 OR (jsonb_typeof(s -> 'number') = 'number'
+                     AND ((s ->> 'number')::numeric NOT BETWEEN -2147483648 AND 2147483647
+                          OR (s ->> 'number')::numeric % 1 <> 0))
+                THEN 'has a number that is not an integer'
+            WHEN jsonb_typeof(s -> 'price') NOT IN ('number', 'null')
+                 OR (jsonb_typeof(s -> 'price') = 'number'
+                     AND ((s ->> 'price')::numeric NOT BETWEEN 0 AND 1000000000000
+                          OR (s ->> 'price')::numeric % 1 <> 0))
+                THEN 'needs a price that is a whole number from 0 to 1000000000000'
+            END AS why
+        FROM jsonb_array_elements(seats) WITH ORDINALITY AS a(s, i)) v
+    WHERE why IS NOT NULL ORDER BY i LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'seats[%] %', bad.i - 1, bad.why USING ERRCODE = '22023';
+    END IF;
+    SELECT s ->> 'label' AS label INTO bad FROM jsonb_array_elements(seats) AS a(s)
+     GROUP BY 1 HAVING count(*) > 1 LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'seats contains a duplicate label' USING ERRCODE = '22023',
+            DETAIL = format('Label %L appears more than once.', bad.label);
+    END IF;
+    BEGIN
+        INSERT INTO ticketres.seats (event_id, label, section, row_label, seat_number, price)
+        SELECT tr_add_seats.event_id, s ->> 'label', s ->> 'section', s ->> 'row',
+               (s ->> 'number')::int, coalesce((s ->> 'price')::bigint, 0)
+          FROM jsonb_array_elements(seats) AS a(s);
+    EXCEPTION WHEN unique_violation THEN
+        RAISE EXCEPTION 'seat label already exists' USING ERRCODE = '22023',
+            DETAIL = format('Event %s already has a seat with one of these labels.', event_id),
+            HINT = 'Labels are unique per event.';
+    END;
+    PERFORM ticketres._count_add(event_id, n);
+    RETURN n;
+END
+$$;
+
+CREATE FUNCTION tr_generate_seats(event_id uuid, section text, rows int, seats_per_row int,
+    price bigint) RETURNS int
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    n int;
+BEGIN
+    PERFORM ticketres._event_must_exist(event_id);
+    IF section IS NULL OR length(section) NOT BETWEEN 1 AND 50 THEN
+        RAISE EXCEPTION 'section must be 1 to 50 characters' USING ERRCODE = '22023';
+    END IF;
+    IF rows IS NULL OR rows NOT BETWEEN 1 AND 100000 THEN
+        RAISE EXCEPTION 'rows must be between 1 and 100000' USING ERRCODE = '22023';
+    END IF;
+    IF seats_per_row IS NULL OR seats_per_row NOT BETWEEN 1 AND 100000 THEN
+        RAISE EXCEPTION 'seats_per_row must be between 1 and 100000' USING ERRCODE = '22023';
+    END IF;
+    IF rows::bigint * seats_per_row > 5000000 THEN
+        RAISE EXCEPTION 'rows * seats_per_row must be at most 5000000' USING ERRCODE = '22023';
+    END IF;
+    IF price IS NULL OR price NOT BETWEEN 0 AND 1000000000000 THEN
+        RAISE EXCEPTION 'price must be between 0 and 1000000000000' USING ERRCODE = '22023';
+    END IF;
+    n := rows * seats_per_row;
+    BEGIN
+        INSERT INTO ticketres.seats (event_id, label, section, row_label, seat_number, price)
+        SELECT tr_generate_seats.event_id, section || '-' || r || '-' || s, section, r::text, s,
+               tr_generate_seats.price
+          FROM generate_series(1, rows) AS r, generate_series(1, seats_per_row) AS s;
+    EXCEPTION WHEN unique_violation THEN
+        RAISE EXCEPTION 'seat label already exists' USING ERRCODE = '22023',
+            DETAIL = format('Event %s already has seats labelled %L.', event_id, section || '-…'),
+            HINT = 'Use another section name.';
+    END;
+    PERFORM ticketres._count_add(event_id, n);
+    RETURN n;
+END
+$$;
+
+CREATE FUNCTION tr_list_seats(event_id uuid, status text DEFAULT NULL)
+RETURNS SETOF ticketres.seats
+LANGUAGE plpgsql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    PERFORM ticketres._event_must_exist(event_id);
+    IF status IS NOT NULL AND status NOT IN ('available', 'reserved', 'confirmed', 'blocked') THEN
+        RAISE EXCEPTION 'status must be one of available, reserved, confirmed, blocked'
+            USING ERRCODE = '22023';
+    END IF;
+    -- a seat held by an overdue hold is shown as what it is: available
+    RETURN QUERY
+    SELECT * FROM (
+        SELECT s.id, s.event_id, s.label, s.section, s.row_label, s.seat_number, s.price,
+               CASE WHEN r.id IS NULL THEN s.status ELSE 'available' END,
+               CASE WHEN r.id IS NULL THEN s.reservation_id END,
+               s.updated_at
+          FROM ticketres.seats s
+          LEFT JOIN ticketres.reservations r
+            ON s.status = 'reserved' AND r.id = s.reservation_id
+           AND r.status = 'pending' AND r.expires_at <= clock_timestamp()
+         WHERE s.event_id = tr_list_seats.event_id) v
+     WHERE tr_list_seats.status IS NULL OR v.status::text = tr_list_seats.status
+     ORDER BY v.label;
+END
+$$;
+
+CREATE FUNCTION tr_available_count(event_id uuid) RETURNS bigint
+    AS 'MODULE_PATHNAME', 'tr_available_count'
+    LANGUAGE C STABLE SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp;
+
+------------------------------------------------------------------------------
+-- Reservations
+------------------------------------------------------------------------------
+
+CREATE FUNCTION tr_reserve(event_id uuid, user_id text DEFAULT NULL, seat_ids uuid[] DEFAULT NULL,
+    idempotency_key text DEFAULT NULL, hold interval DEFAULT NULL)
+RETURNS ticketres.reservations
+    AS 'MODULE_PATHNAME', 'tr_reserve'
+    LANGUAGE C VOLATILE SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp;
+
+CREATE FUNCTION tr_confirm(reservation_id uuid, user_id text DEFAULT NULL)
+RETURNS ticketres.reservations
+    AS 'MODULE_PATHNAME', 'tr_confirm'
+    LANGUAGE C VOLATILE SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp;
+
+CREATE FUNCTION tr_cancel(reservation_id uuid, user_id text DEFAULT NULL)
+RETURNS ticketres.reservations
+    AS 'MODULE_PATHNAME', 'tr_cancel'
+    LANGUAGE C VOLATILE SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp;
+
+CREATE FUNCTION tr_get_reservation(reservation_id uuid, user_id text DEFAULT NULL)
+RETURNS ticketres.reservations
+LANGUAGE plpgsql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    who text;
+    res ticketres.reservations;
+BEGIN
+    IF reservation_id IS NULL THEN
+        RAISE EXCEPTION 'reservation_id must not be null' USING ERRCODE = '22023';
+    END IF;
+    who := ticketres._caller(user_id);
+    SELECT (ticketres._effective(r)).* INTO res FROM ticketres.reservations r
+     WHERE r.id = tr_get_reservation.reservation_id AND r.user_id = who;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'reservation not found' USING ERRCODE = 'PT404',
+            DETAIL = format('User "%s" has no reservation %s.', who, reservation_id);
+    END IF;
+    RETURN res;
+END
+$$;
+
+CREATE FUNCTION tr_list_reservations(user_id text DEFAULT NULL, lim int DEFAULT 20, off int DEFAULT 0)
+RETURNS SETOF ticketres.reservations
+LANGUAGE plpgsql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    who text := ticketres._caller(user_id);
+BEGIN
+    IF lim IS NULL OR lim NOT BETWEEN 1 AND 1000 THEN
+        RAISE EXCEPTION 'lim must be between 1 and 1000' USING ERRCODE = '22023';
+    END IF;
+    IF off IS NULL OR off < 0 THEN
+        RAISE EXCEPTION 'off must not be negative' USING ERRCODE = '22023';
+    END IF;
+    RETURN QUERY SELECT (ticketres._effective(r)).* FROM ticketres.reservations r
+     WHERE r.user_id = who ORDER BY r.created_at DESC, r.id LIMIT lim OFFSET off;
+END
+$$;
+
+CREATE FUNCTION tr_expire(max_rows int DEFAULT 10000) RETURNS int
+    AS 'MODULE_PATHNAME', 'tr_expire'
+    LANGUAGE C VOLATILE SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp;
+
+------------------------------------------------------------------------------
+-- Tools for operators and tests
+------------------------------------------------------------------------------
+
+CREATE FUNCTION ticketres.seat_lock_keys(seat_id uuid, OUT key1 int, OUT key2 int)
+    AS 'MODULE_PATHNAME', 'tr_seat_lock_keys_sql'
+    LANGUAGE C IMMUTABLE PARALLEL SAFE;
+
+-- every invariant of DESIGN §2 as a count of violations (all must be 0);
+-- scans everything: for tests and audits, not for the hot path
+CREATE FUNCTION ticketres.check_invariants()
+RETURNS TABLE (invariant text, violations bigint)
+LANGUAGE sql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT 'reserved seat belongs to one pending reservation listing it', count(*)
+      FROM ticketres.seats s LEFT JOIN ticketres.reservations r ON r.id = s.reservation_id
+     WHERE s.status = 'reserved'
+       AND (r.id IS NULL OR r.status <> 'pending' OR r.event_id <> s.event_id
+            OR NOT s.id = ANY (r.seat_ids))
+    UNION ALL
+    SELECT 'confirmed seat belongs to one confirmed reservation listing it', count(*)
+      FROM ticketres.seats s LEFT JOIN ticketres.reservations r ON r.id = s.reservation_id
+     WHERE s.status = 'confirmed'
+       AND (r.id IS NULL OR r.status <> 'confirmed' OR r.event_id <> s.event_id
+            OR NOT s.id = ANY (r.seat_ids))
+    UNION ALL
+    SELECT 'pending reservation holds all its seats', count(*)
+      FROM ticketres.reservations r CROSS JOIN LATERAL unnest(r.seat_ids) AS q(sid)
+      LEFT JOIN ticketres.seats s ON s.id = q.sid
+     WHERE r.status = 'pending'
+       AND (s.id IS NULL OR s.status <> 'reserved' OR s.reservation_id <> r.id)
+    UNION ALL
+    SELECT 'confirmed reservation owns all its seats', count(*)
+      FROM ticketres.reservations r CROSS JOIN LATERAL unnest(r.seat_ids) AS q(sid)
+      LEFT JOIN ticketres.seats s ON s.id = q.sid
+     WHERE r.status = 'confirmed'
+       AND (s.id IS NULL OR s.status <> 'confirmed' OR s.reservation_id <> r.id)
+    UNION ALL
+    SELECT 'seat in at most one pending or confirmed reservation', count(*)
+      FROM (SELECT q.sid FROM ticketres.reservations r CROSS JOIN LATERAL unnest(r.seat_ids) AS q(sid)
+             WHERE r.status IN ('pending', 'confirmed') GROUP BY q.sid HAVING count(*) > 1) d
+    UNION ALL
+    SELECT 'total_amount is the sum of seat prices', count(*)
+      FROM ticketres.reservations r
+     WHERE r.total_amount <> (SELECT coalesce(sum(s.price), 0) FROM ticketres.seats s
+                               WHERE s.id = ANY (r.seat_ids))
+    UNION ALL
+    SELECT 'availability counter equals available seats', count(*)
+      FROM ticketres.events e
+     WHERE (SELECT coalesce(sum(c.available), 0) FROM ticketres.seat_counts c WHERE c.event_id = e.id)
+        <> (SELECT count(*) FROM ticketres.seats s WHERE s.event_id = e.id AND s.status = 'available')
+$$;
+
+------------------------------------------------------------------------------
+-- Documentation (PostgREST turns these into OpenAPI: summary line, then details)
+------------------------------------------------------------------------------
+
+COMMENT ON FUNCTION tr_create_event(text, timestamptz, timestamptz, text, text, interval, int) IS
+$$Create an event.
+Returns the new event. hold_duration (1 second to 1 day, default 15 minutes) is how long a hold lasts; max_seats_per_reservation (1 to 1000, default 10) caps one reservation. Errors: 22023 bad argument.$$;
+COMMENT ON FUNCTION tr_update_event(uuid, text, timestamptz, timestamptz, text, text, interval, int) IS
+$$Update an event.
+Arguments left NULL keep their value. Errors: 22023 bad argument, PT404 event not found.$$;
+COMMENT ON FUNCTION tr_delete_event(uuid) IS
+$$Delete an event with its seats.
+Refused (PT409 event has reservations) while it has pending or confirmed reservations. Errors: PT404 event not found.$$;
+COMMENT ON FUNCTION tr_get_event(uuid) IS
+$$Read one event.
+Errors: PT404 event not found.$$;
+COMMENT ON FUNCTION tr_list_events(int, int) IS
+$$List events by start time.
+lim 1 to 1000 (default 50), off from 0. Errors: 22023 bad argument.$$;
+COMMENT ON FUNCTION tr_add_seats(uuid, jsonb) IS
+$$Add seats to an event, all or nothing.
+seats is a JSON array of {"label", "section", "row", "number", "price"}; label is required and unique per event, price is in minor currency units. Returns the number added. Errors: 22023 bad argument or existing label, PT404 event not found.$$;
+COMMENT ON FUNCTION tr_generate_seats(uuid, text, int, int, bigint) IS
+$$Generate a block of seats labelled section-row-number.
+Adds rows * seats_per_row seats (at most 5,000,000) at one price. Returns the number added. Errors: 22023 bad argument or existing labels, PT404 event not found.$$;
+COMMENT ON FUNCTION tr_list_seats(uuid, text) IS
+$$The seat map of an event.
+Optionally only seats of one status (available, reserved, confirmed, blocked). A seat whose hold has ended is shown as available. Errors: 22023 bad status, PT404 event not found.$$;
+COMMENT ON FUNCTION tr_available_count(uuid) IS
+$$Exact number of seats that can be reserved now.
+Available seats plus seats of holds that have ended. Constant time in the number of seats. Errors: PT404 event not found.$$;
+COMMENT ON FUNCTION tr_reserve(uuid, text, uuid[], text, interval) IS
+$$Hold seats, all or nothing.
+Returns the pending reservation; confirm it before expires_at. The same idempotency_key with the same request returns the original reservation. hold overrides the event's hold_duration (1 second to 1 day). Errors: 22023 bad argument, PT404 event or seat not found, PT409 seat unavailable / seat busy / booking closed, PT422 too many seats / idempotency key reused, PT403 user mismatch.$$;
+COMMENT ON FUNCTION tr_confirm(uuid, text) IS
+$$Confirm (buy) a pending reservation.
+Errors: PT404 reservation not found, PT409 reservation not pending / seat busy, PT410 hold expired, PT403 user mismatch.$$;
+COMMENT ON FUNCTION tr_cancel(uuid, text) IS
+$$Cancel a pending reservation and give its seats back.
+Errors: PT404 reservation not found, PT409 reservation not pending / seat busy, PT403 user mismatch.$$;
+COMMENT ON FUNCTION tr_get_reservation(uuid, text) IS
+$$Read one of the caller's reservations.
+A pending hold past expires_at reads as expired. Errors: PT404 reservation not found, PT403 user mismatch.$$;
+COMMENT ON FUNCTION tr_list_reservations(text, int, int) IS
+$$List the caller's reservations, newest first.
+lim 1 to 1000 (default 20), off from 0. Errors: 22023 bad argument, PT403 user mismatch.$$;
+COMMENT ON FUNCTION tr_expire(int) IS
+$$Expire overdue holds and free their seats.
+Works in batches, skips holds whose seats another call is using, returns how many it expired. What pg_cron runs. Errors: 22023 bad max_rows.$$;
+COMMENT ON FUNCTION ticketres.seat_lock_keys(uuid) IS
+'advisory lock keys of a seat: pg_try_advisory_xact_lock(key1, key2) takes the lock ticketres takes';
+COMMENT ON FUNCTION ticketres.check_invariants() IS
+'every reservation invariant as a count of violations; all must be 0 (full scans)';
+
+------------------------------------------------------------------------------
+-- Privileges: everything that writes or reads user data is not for PUBLIC
+------------------------------------------------------------------------------
+
+REVOKE ALL ON ALL TABLES IN SCHEMA ticketres FROM PUBLIC;
+REVOKE ALL ON FUNCTION ticketres._caller(text), ticketres._count_add(uuid, bigint),
+    ticketres._check_event(text, timestamptz, timestamptz, text, text, interval, int),
+    ticketres._event_must_exist(uuid), ticketres._effective(ticketres.reservations),
+    ticketres.check_invariants()
+    FROM PUBLIC;
+REVOKE ALL ON FUNCTION
+    tr_create_event(text, timestamptz, timestamptz, text, text, interval, int),
+    tr_update_event(uuid, text, timestamptz, timestamptz, text, text, interval, int),
+    tr_delete_event(uuid),
+    tr_add_seats(uuid, jsonb),
+    tr_generate_seats(uuid, text, int, int, bigint),
+    tr_reserve(uuid, text, uuid[], text, interval),
+    tr_confirm(uuid, text),
+    tr_cancel(uuid, text),
+    tr_get_reservation(uuid, text),
+    tr_list_reservations(text, int, int),
+    tr_expire(int)
+    FROM PUBLIC;
