@@ -4,7 +4,13 @@
 
 TR_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 TR_TMP=${TR_TMP:-$TR_ROOT/test/tmp}
-PGBIN=${PGBIN:-/usr/lib/postgresql/15/bin}
+SYS_PGBIN=/usr/lib/postgresql/15/bin
+# A private copy of the PostgreSQL 15 installation under test/tmp/pginst:
+# `make install` goes there, never into the system directories, so several
+# checkouts can test different builds at once. PostgreSQL finds its share and
+# lib directories relative to its binaries, so the copy just works.
+TR_PGROOT=$TR_TMP/pginst
+PGBIN=$TR_PGROOT/usr/lib/postgresql/15/bin
 TR_PG_USER=${TR_PG_USER:-postgres}
 TR_APT_PACKAGES="postgresql-15 postgresql-server-dev-15 postgresql-15-cron postgresql-15-pgtap
   libtap-parser-sourcehandler-pgtap-perl libhiredis-dev redis-server wrk make gcc"
@@ -26,9 +32,24 @@ tr_ensure_packages() {
     || tr_die "apt-get install failed"
 }
 
-# Build and install the extension into the PostgreSQL 15 installation.
+# Make (or refresh) the private PostgreSQL installation.
+tr_private_pg() {
+  local stamp; stamp=$(stat -c %Y "$SYS_PGBIN/postgres" 2>/dev/null) || tr_die "PostgreSQL 15 is not installed"
+  [ -f "$TR_PGROOT/.stamp" ] && [ "$(cat "$TR_PGROOT/.stamp")" = "$stamp" ] && return 0
+  tr_log "copying PostgreSQL 15 to $TR_PGROOT"
+  rm -rf "$TR_PGROOT"
+  mkdir -p "$TR_PGROOT/usr/lib/postgresql" "$TR_PGROOT/usr/share/postgresql" "$TR_PGROOT/usr/include"
+  cp -a /usr/lib/postgresql/15 "$TR_PGROOT/usr/lib/postgresql/"
+  cp -a /usr/share/postgresql/15 "$TR_PGROOT/usr/share/postgresql/"
+  cp -a /usr/include/postgresql "$TR_PGROOT/usr/include/"
+  echo "$stamp" >"$TR_PGROOT/.stamp"
+}
+
+# Build and install the extension into the private PostgreSQL installation.
 tr_build_install() {
+  tr_private_pg
   tr_log "building ticketres"
+  tr_pg_dir "$TR_TMP"; chmod -R o+rX "$TR_PGROOT"
   make -C "$TR_ROOT" -s PG_CONFIG="$PGBIN/pg_config" >/dev/null || tr_die "build failed"
   make -C "$TR_ROOT" -s PG_CONFIG="$PGBIN/pg_config" install >/dev/null || tr_die "install failed"
 }
