@@ -423,8 +423,8 @@ BEGIN
     RETURN QUERY
     SELECT * FROM (
         SELECT s.id, s.event_id, s.label, s.section, s.row_label, s.seat_number, s.price,
-               CASE WHEN r.id IS NULL THEN s.status ELSE 'available' END,
-               CASE WHEN r.id IS NULL THEN s.reservation_id END,
+               CASE WHEN r.id IS NULL THEN s.status ELSE 'available' END AS status,
+               CASE WHEN r.id IS NULL THEN s.reservation_id END AS reservation_id,
                s.updated_at
           FROM ticketres.seats s
           LEFT JOIN ticketres.reservations r
