@@ -1,0 +1,149 @@
+-- 10_schema.sql — the data model of DESIGN §2 and the constraints that
+-- protect its invariants where a constraint can: tables, columns, types,
+-- enums, keys, checks, the partial expiry index, HOT-friendly seats.
+BEGIN;
+SELECT plan(63);
+
+-- schema and tables
+SELECT has_schema('ticketres', 'schema ticketres exists');
+SELECT tables_are('ticketres', ARRAY['events', 'seats', 'reservations', 'seat_counts'],
+    'ticketres has exactly the four tables');
+
+SELECT columns_are('ticketres', 'events', ARRAY['id', 'name', 'venue', 'description',
+    'starts_at', 'ends_at', 'hold_duration', 'max_seats_per_reservation', 'created_at',
+    'updated_at'], 'events has the contract''s columns');
+SELECT columns_are('ticketres', 'seats', ARRAY['id', 'event_id', 'label', 'section',
+    'row_label', 'seat_number', 'price', 'status', 'reservation_id', 'updated_at'],
+    'seats has the contract''s columns');
+SELECT columns_are('ticketres', 'reservations', ARRAY['id', 'event_id', 'user_id', 'seat_ids',
+    'status', 'idempotency_key', 'total_amount', 'expires_at', 'created_at', 'confirmed_at',
+    'cancelled_at'], 'reservations has the contract''s columns');
+SELECT columns_are('ticketres', 'seat_counts', ARRAY['event_id', 'stripe', 'available'],
+    'seat_counts has event_id, stripe, available');
+
+-- column types the API and the C code rely on
+SELECT col_type_is('ticketres', 'events', 'id', 'uuid', 'events.id is uuid');
+SELECT col_type_is('ticketres', 'events', 'starts_at', 'timestamp with time zone', 'events.starts_at is timestamptz');
+SELECT col_type_is('ticketres', 'events', 'hold_duration', 'interval', 'events.hold_duration is interval');
+SELECT col_default_is('ticketres', 'events', 'hold_duration', '00:15:00'::interval, 'hold_duration defaults to 15 minutes');
+SELECT col_default_is('ticketres', 'events', 'max_seats_per_reservation', 10, 'max_seats_per_reservation defaults to 10');
+SELECT col_type_is('ticketres', 'seats', 'price', 'bigint', 'seats.price is bigint (minor units)');
+SELECT col_type_is('ticketres', 'seats', 'status', 'ticketres.seat_status', 'seats.status is the seat_status enum');
+SELECT col_type_is('ticketres', 'seats', 'reservation_id', 'uuid', 'seats.reservation_id is uuid');
+SELECT col_not_null('ticketres', 'seats', 'status', 'seats.status is NOT NULL');
+SELECT col_type_is('ticketres', 'reservations', 'seat_ids', 'uuid[]', 'reservations.seat_ids is uuid[]');
+SELECT col_type_is('ticketres', 'reservations', 'status', 'ticketres.reservation_status', 'reservations.status is the reservation_status enum');
+SELECT col_type_is('ticketres', 'reservations', 'total_amount', 'bigint', 'reservations.total_amount is bigint');
+SELECT col_type_is('ticketres', 'reservations', 'expires_at', 'timestamp with time zone', 'reservations.expires_at is timestamptz');
+SELECT col_not_null('ticketres', 'reservations', 'expires_at', 'reservations.expires_at is NOT NULL');
+SELECT col_is_null('ticketres', 'reservations', 'idempotency_key', 'idempotency_key is optional');
+
+-- the two state machines' states
+SELECT enum_has_labels('ticketres', 'seat_status', ARRAY['available', 'reserved', 'confirmed', 'blocked'],
+    'seat_status is available | reserved | confirmed | blocked');
+SELECT enum_has_labels('ticketres', 'reservation_status', ARRAY['pending', 'confirmed', 'cancelled', 'expired'],
+    'reservation_status is pending | confirmed | cancelled | expired');
+
+-- keys
+SELECT col_is_pk('ticketres', 'events', 'id', 'events keyed by id');
+SELECT col_is_pk('ticketres', 'seats', 'id', 'seats keyed by id');
+SELECT col_is_pk('ticketres', 'reservations', 'id', 'reservations keyed by id');
+SELECT col_is_pk('ticketres', 'seat_counts', ARRAY['event_id', 'stripe'], 'seat_counts keyed by (event_id, stripe)');
+SELECT col_is_unique('ticketres', 'seats', ARRAY['event_id', 'label'], 'seat labels are unique per event');
+SELECT col_is_unique('ticketres', 'reservations', ARRAY['user_id', 'idempotency_key'],
+    'idempotency keys are unique per user');
+SELECT fk_ok('ticketres', 'seats', 'event_id', 'ticketres', 'events', 'id', 'seats.event_id references events');
+SELECT fk_ok('ticketres', 'reservations', 'event_id', 'ticketres', 'events', 'id', 'reservations.event_id references events');
+SELECT fk_ok('ticketres', 'seat_counts', 'event_id', 'ticketres', 'events', 'id', 'seat_counts.event_id references events');
+SELECT has_check('ticketres', 'seats', 'seats has check constraints');
+SELECT has_check('ticketres', 'reservations', 'reservations has check constraints');
+SELECT has_check('ticketres', 'events', 'events has check constraints');
+
+-- the expiry index is partial (pending only) and seat updates stay HOT
+SELECT has_index('ticketres', 'reservations', 'reservations_pending_expiry_idx',
+    ARRAY['expires_at', 'id'], 'overdue holds are found through (expires_at, id)');
+SELECT is((SELECT pg_catalog.pg_get_expr(i.indpred, i.indrelid) FROM pg_catalog.pg_index i
+            WHERE i.indexrelid = 'ticketres.reservations_pending_expiry_idx'::regclass),
+          '(status = ''pending''::ticketres.reservation_status)',
+          'the expiry index covers pending reservations only');
+SELECT ok((SELECT 'fillfactor=90' = ANY (c.reloptions) FROM pg_catalog.pg_class c
+            WHERE c.oid = 'ticketres.seats'::regclass), 'seats leaves room for HOT updates (fillfactor 90)');
+SELECT ok((SELECT 'fillfactor=50' = ANY (c.reloptions) FROM pg_catalog.pg_class c
+            WHERE c.oid = 'ticketres.seat_counts'::regclass), 'seat_counts is fillfactor 50');
+SELECT is_empty($$
+    SELECT a.attname FROM pg_catalog.pg_index i
+      JOIN pg_catalog.pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY (i.indkey)
+     WHERE i.indrelid = 'ticketres.seats'::regclass
+       AND a.attname IN ('status', 'reservation_id', 'updated_at')$$,
+    'no index on a seat column that every reservation changes (HOT)');
+SELECT is_empty($$
+    SELECT i.indexrelid FROM pg_catalog.pg_index i
+     WHERE i.indrelid = 'ticketres.seats'::regclass AND (i.indexprs IS NOT NULL OR i.indpred IS NOT NULL)$$,
+    'no expression or partial index on seats (it could read changing columns)');
+
+-- pg_dump keeps the rows of every table
+SELECT set_eq($$SELECT unnest(e.extconfig)::regclass::text FROM pg_catalog.pg_extension e
+                 WHERE e.extname = 'ticketres'$$,
+    ARRAY['ticketres.events', 'ticketres.seats', 'ticketres.reservations', 'ticketres.seat_counts'],
+    'every table is registered with pg_extension_config_dump');
+
+-- the constraints really refuse what would break an invariant
+CREATE TEMP TABLE fx AS
+SELECT (public.tr_create_event('schema test', now() + interval '1 day', now() + interval '2 days')).id AS ev;
+SELECT is((SELECT count(*) FROM ticketres.seat_counts c, fx WHERE c.event_id = fx.ev), 64::bigint,
+    'a new event gets 64 counter stripes');
+SELECT lives_ok($$SELECT public.tr_add_seats(ev, '[{"label":"A-1","price":100},{"label":"A-2","price":200}]') FROM fx$$,
+    'seats are added');
+
+SELECT throws_ok($$UPDATE ticketres.seats SET status = 'reserved' WHERE label = 'A-1'$$,
+    '23514', NULL, 'a reserved seat must point at a reservation');
+SELECT throws_ok($$UPDATE ticketres.seats SET reservation_id = gen_random_uuid() WHERE label = 'A-1'$$,
+    '23514', NULL, 'an available seat must not point at a reservation');
+SELECT throws_ok($$UPDATE ticketres.seats SET status = 'sold' WHERE label = 'A-1'$$,
+    '22P02', NULL, 'a seat status outside the enum is refused');
+SELECT throws_ok($$UPDATE ticketres.seats SET price = -1 WHERE label = 'A-1'$$,
+    '23514', NULL, 'a negative price is refused');
+SELECT throws_ok(format($$INSERT INTO ticketres.seats (event_id, label) VALUES (%L, 'A-1')$$, ev),
+    '23505', NULL, 'a second seat with the same label in one event is refused') FROM fx;
+SELECT throws_ok($$INSERT INTO ticketres.seats (event_id, label) VALUES (gen_random_uuid(), 'Z-1')$$,
+    '23503', NULL, 'a seat of a missing event is refused');
+SELECT throws_ok(format($$INSERT INTO ticketres.reservations (event_id, user_id, seat_ids, total_amount, expires_at)
+    VALUES (%L, 'u', '{}', 0, now())$$, ev), '23514', NULL, 'a reservation without seats is refused') FROM fx;
+SELECT throws_ok(format($$INSERT INTO ticketres.reservations (event_id, user_id, seat_ids, total_amount, expires_at)
+    VALUES (%L, 'u', ARRAY[ARRAY[%L::uuid], ARRAY[%L::uuid]], 0, now())$$, ev, ev, ev),
+    '23514', NULL, 'a reservation with a 2-D seat array is refused') FROM fx;
+SELECT throws_ok(format($$INSERT INTO ticketres.reservations (event_id, user_id, seat_ids, total_amount, expires_at)
+    VALUES (%L, 'u', ARRAY[%L::uuid], -5, now())$$, ev, ev), '23514', NULL, 'a negative total is refused') FROM fx;
+SELECT throws_ok(format($$INSERT INTO ticketres.reservations (event_id, user_id, seat_ids, total_amount, expires_at, status)
+    VALUES (%L, 'u', ARRAY[%L::uuid], 0, now(), 'confirmed')$$, ev, ev),
+    '23514', NULL, 'a confirmed reservation needs confirmed_at') FROM fx;
+SELECT throws_ok(format($$INSERT INTO ticketres.reservations (event_id, user_id, seat_ids, total_amount, expires_at, status)
+    VALUES (%L, 'u', ARRAY[%L::uuid], 0, now(), 'cancelled')$$, ev, ev),
+    '23514', NULL, 'a cancelled reservation needs cancelled_at') FROM fx;
+SELECT lives_ok(format($$INSERT INTO ticketres.reservations (event_id, user_id, seat_ids, total_amount, expires_at, idempotency_key)
+    VALUES (%L, 'u', ARRAY[%L::uuid], 0, now() - interval '1 hour', 'k1')$$, ev, ev),
+    'a well-formed reservation row is accepted') FROM fx;
+SELECT throws_ok(format($$INSERT INTO ticketres.reservations (event_id, user_id, seat_ids, total_amount, expires_at, idempotency_key)
+    VALUES (%L, 'u', ARRAY[%L::uuid], 0, now(), 'k1')$$, ev, ev),
+    '23505', NULL, 'one user cannot store one idempotency key twice') FROM fx;
+SELECT lives_ok(format($$INSERT INTO ticketres.reservations (event_id, user_id, seat_ids, total_amount, expires_at, idempotency_key)
+    VALUES (%L, 'other', ARRAY[%L::uuid], 0, now(), 'k1')$$, ev, ev),
+    'another user may use the same key') FROM fx;
+SELECT throws_ok($$INSERT INTO ticketres.seat_counts (event_id, stripe) SELECT ev, 64 FROM fx$$,
+    '23514', NULL, 'stripes are 0 to 63');
+SELECT throws_ok(format($$INSERT INTO ticketres.events (name, starts_at, ends_at) VALUES ('x', now(), now() - interval '1 hour')$$),
+    '23514', NULL, 'an event cannot end before it starts');
+SELECT throws_ok(format($$UPDATE ticketres.events SET hold_duration = interval '2 days' WHERE id = %L$$, ev),
+    '23514', NULL, 'a hold longer than one day is refused by the table too') FROM fx;
+SELECT throws_ok(format($$UPDATE ticketres.events SET max_seats_per_reservation = 0 WHERE id = %L$$, ev),
+    '23514', NULL, 'max_seats_per_reservation is at least 1') FROM fx;
+
+-- deleting an event takes its seats, reservations and counters with it
+DELETE FROM ticketres.reservations r USING fx WHERE r.event_id = fx.ev;
+DELETE FROM ticketres.events e USING fx WHERE e.id = fx.ev;
+SELECT is((SELECT count(*) FROM ticketres.seats s, fx WHERE s.event_id = fx.ev)
+        + (SELECT count(*) FROM ticketres.seat_counts c, fx WHERE c.event_id = fx.ev), 0::bigint,
+    'seats and counters go with their event (ON DELETE CASCADE)');
+
+SELECT * FROM finish();
+ROLLBACK;
