@@ -400,7 +400,7 @@ BEGIN
           FROM generate_series(1, rows) AS r, generate_series(1, seats_per_row) AS s;
     EXCEPTION WHEN unique_violation THEN
         RAISE EXCEPTION 'seat label already exists' USING ERRCODE = '22023',
-            DETAIL = format('Event %s already has seats labelled %L.', event_id, section || '-…'),
+            DETAIL = format('Event %s already has seats labelled %L.', event_id, section || '-<row>-<number>'),
             HINT = 'Use another section name.';
     END;
     PERFORM ticketres._count_add(event_id, n);
@@ -423,8 +423,8 @@ BEGIN
     RETURN QUERY
     SELECT * FROM (
         SELECT s.id, s.event_id, s.label, s.section, s.row_label, s.seat_number, s.price,
-               CASE WHEN r.id IS NULL THEN s.status ELSE 'available' END,
-               CASE WHEN r.id IS NULL THEN s.reservation_id END,
+               CASE WHEN r.id IS NULL THEN s.status ELSE 'available' END AS status,
+               CASE WHEN r.id IS NULL THEN s.reservation_id END AS reservation_id,
                s.updated_at
           FROM ticketres.seats s
           LEFT JOIN ticketres.reservations r
