@@ -22,6 +22,8 @@ cleanup() {
 }
 trap cleanup EXIT
 export PGDATABASE=$DB
+# a regression that makes a call wait must fail the suite, not hang it
+export PGOPTIONS='-c statement_timeout=60s'
 
 q() { tr_psql -At -c "$1"; }
 
