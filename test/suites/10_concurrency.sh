@@ -320,6 +320,9 @@ R9=$(q "SELECT id FROM tr_reserve('$EV9', 'gina', ARRAY['$S9']::uuid[], 'gina-9'
 is "$(q "SELECT tr_available_count('$EV9')")" 1 "lazy expiry: the hold takes the seat"
 q "SELECT pg_sleep(greatest(0, extract(epoch FROM expires_at - clock_timestamp())) + 0.05) FROM ticketres.reservations WHERE id = '$R9'" >/dev/null
 is "$(q "SELECT tr_available_count('$EV9')")" 2 "lazy expiry: right after expires_at the seat counts as available"
+is "$(busy_call "SELECT tr_confirm('$R9', 'gina')")" "PT410: hold expired" \
+   "lazy expiry: past expires_at the owner cannot confirm, even before anything expired the hold"
+is "$(q "SELECT status FROM ticketres.reservations WHERE id = '$R9'")" pending "lazy expiry: the refused confirm changed nothing (the row is still pending)"
 out=$(tr_psql -At <<SQL
 BEGIN;
 SELECT 'held ' || status FROM tr_reserve('$EV9', 'hank', ARRAY['$S9']::uuid[]);
