@@ -11,7 +11,9 @@ OBJS = \
 	src/locks.o \
 	src/counts.o \
 	src/reserve.o \
-	src/lifecycle.o
+	src/lifecycle.o \
+	src/metrics.o \
+	src/eventlog.o
 
 DATA = $(EXTENSION)--$(EXTVERSION).sql
 
