@@ -1067,11 +1067,22 @@ BEGIN
 END
 $$;
 
--- gauges from the tables, in exposition format
+-- gauges from the tables, in exposition format; one pass over the seats of
+-- the events that have not ended (the cost grows with their seat count)
 CREATE FUNCTION ticketres._metrics_gauges() RETURNS text
 LANGUAGE sql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
+    WITH live AS (
+        SELECT e.id FROM ticketres.events e WHERE e.ends_at > clock_timestamp()
+    ), seats AS (
+        SELECT s.event_id, s.status, count(*) AS n
+          FROM ticketres.seats s JOIN live ON live.id = s.event_id GROUP BY 1, 2
+    ), overdue AS (
+        SELECT r.event_id, count(*) AS holds, sum(cardinality(r.seat_ids)) AS seats
+          FROM ticketres.reservations r
+         WHERE r.status = 'pending' AND r.expires_at <= clock_timestamp() GROUP BY 1
+    )
     SELECT E'# HELP ticketres_reservations Reservations by status (pending includes overdue holds).\n'
         || E'# TYPE ticketres_reservations gauge\n'
         || (SELECT string_agg(format('ticketres_reservations{status="%s"} %s', st, coalesce(c.n, 0)),
@@ -1081,29 +1092,23 @@ AS $$
                 ON c.status = st)
         || E'# HELP ticketres_overdue_holds Pending reservations past expires_at that tr_expire has not swept yet.\n'
         || E'# TYPE ticketres_overdue_holds gauge\n'
-        || format(E'ticketres_overdue_holds %s\n',
-                  (SELECT count(*) FROM ticketres.reservations r
-                    WHERE r.status = 'pending' AND r.expires_at <= clock_timestamp()))
+        || format(E'ticketres_overdue_holds %s\n', (SELECT coalesce(sum(o.holds), 0) FROM overdue o))
         || E'# HELP ticketres_seats Seats by status, per event that has not ended.\n'
         || E'# TYPE ticketres_seats gauge\n'
         || coalesce((SELECT string_agg(format('ticketres_seats{event="%s",status="%s"} %s',
-                                              e.id, st, (SELECT count(*) FROM ticketres.seats s
-                                                          WHERE s.event_id = e.id AND s.status = st)),
-                                       E'\n' ORDER BY e.id, st) || E'\n'
-                       FROM ticketres.events e
-                       CROSS JOIN unnest(enum_range(NULL::ticketres.seat_status)) AS st
-                      WHERE e.ends_at > clock_timestamp()), '')
+                                              live.id, st, coalesce(c.n, 0)),
+                                       E'\n' ORDER BY live.id, st) || E'\n'
+                       FROM live CROSS JOIN unnest(enum_range(NULL::ticketres.seat_status)) AS st
+                       LEFT JOIN seats c ON c.event_id = live.id AND c.status = st), '')
         || E'# HELP ticketres_seats_available What tr_available_count reports, per event that has not ended.\n'
         || E'# TYPE ticketres_seats_available gauge\n'
-        || coalesce((SELECT string_agg(format('ticketres_seats_available{event="%s"} %s', e.id,
-                                              (SELECT sum(c.available) FROM ticketres.seat_counts c
-                                                WHERE c.event_id = e.id)
-                                              + (SELECT coalesce(sum(cardinality(r.seat_ids)), 0)
-                                                   FROM ticketres.reservations r
-                                                  WHERE r.event_id = e.id AND r.status = 'pending'
-                                                    AND r.expires_at <= clock_timestamp())),
-                                       E'\n' ORDER BY e.id) || E'\n'
-                       FROM ticketres.events e WHERE e.ends_at > clock_timestamp()), '')
+        || coalesce((SELECT string_agg(format('ticketres_seats_available{event="%s"} %s',
+                                              live.id, a.n + coalesce(o.seats, 0)),
+                                       E'\n' ORDER BY live.id) || E'\n'
+                       FROM live
+                       JOIN (SELECT c.event_id, sum(c.available) AS n FROM ticketres.seat_counts c
+                              GROUP BY 1) a ON a.event_id = live.id
+                       LEFT JOIN overdue o ON o.event_id = live.id), '')
 $$;
 
 CREATE FUNCTION tr_metrics() RETURNS @extschema@."text/plain"
