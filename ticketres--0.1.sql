@@ -203,7 +203,9 @@ BEGIN
     IF event_id IS NULL THEN
         RAISE EXCEPTION 'event_id must not be null' USING ERRCODE = '22023';
     END IF;
-    SELECT * INTO ev FROM ticketres.events e WHERE e.id = tr_update_event.event_id FOR UPDATE;
+    -- NO KEY UPDATE: does not wait for (or block) reservations, whose foreign
+    -- key checks hold the event row FOR KEY SHARE
+    SELECT * INTO ev FROM ticketres.events e WHERE e.id = tr_update_event.event_id FOR NO KEY UPDATE;
     IF NOT FOUND THEN
         RAISE EXCEPTION 'event not found' USING ERRCODE = 'PT404',
             DETAIL = format('No event has id %s.', event_id);
@@ -400,7 +402,7 @@ BEGIN
           FROM generate_series(1, rows) AS r, generate_series(1, seats_per_row) AS s;
     EXCEPTION WHEN unique_violation THEN
         RAISE EXCEPTION 'seat label already exists' USING ERRCODE = '22023',
-            DETAIL = format('Event %s already has seats labelled %L.', event_id, section || '-…'),
+            DETAIL = format('Event %s already has seats labelled %L.', event_id, section || '-<row>-<number>'),
             HINT = 'Use another section name.';
     END;
     PERFORM ticketres._count_add(event_id, n);
@@ -423,8 +425,8 @@ BEGIN
     RETURN QUERY
     SELECT * FROM (
         SELECT s.id, s.event_id, s.label, s.section, s.row_label, s.seat_number, s.price,
-               CASE WHEN r.id IS NULL THEN s.status ELSE 'available' END,
-               CASE WHEN r.id IS NULL THEN s.reservation_id END,
+               CASE WHEN r.id IS NULL THEN s.status ELSE 'available' END AS status,
+               CASE WHEN r.id IS NULL THEN s.reservation_id END AS reservation_id,
                s.updated_at
           FROM ticketres.seats s
           LEFT JOIN ticketres.reservations r
