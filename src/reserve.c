@@ -303,12 +303,18 @@ reserve_call(FunctionCallInfo fcinfo, TrReserveDone *done)
 	return result;
 }
 
-/* The metrics outcome of the error being thrown out of reserve_call. */
+/*
+ * The metrics outcome of the error being thrown out of reserve_call; ctx is
+ * a context to copy the error into (not ErrorContext, where PG_CATCH runs).
+ */
 static int
-reserve_error_outcome(void)
+reserve_error_outcome(MemoryContext ctx)
 {
-	ErrorData  *edata = CopyErrorData();
+	ErrorData  *edata;
 	int			outcome = TR_RES_ERROR;
+
+	MemoryContextSwitchTo(ctx);
+	edata = CopyErrorData();
 
 	if (edata->sqlerrcode == TR_ERRCODE_CONFLICT)
 		outcome = strcmp(edata->message, TR_MSG_SEAT_BUSY) == 0 ? TR_RES_BUSY : TR_RES_CONFLICT;
@@ -348,6 +354,7 @@ Datum
 tr_reserve(PG_FUNCTION_ARGS)
 {
 	TrReserveDone done = {0};
+	MemoryContext ctx = CurrentMemoryContext;
 	instr_time	start;
 	Datum		result;
 
@@ -358,7 +365,7 @@ tr_reserve(PG_FUNCTION_ARGS)
 	}
 	PG_CATCH();
 	{
-		tr_metrics_reserve(reserve_error_outcome(), tr_usecs_since(start));
+		tr_metrics_reserve(reserve_error_outcome(ctx), tr_usecs_since(start));
 		PG_RE_THROW();
 	}
 	PG_END_TRY();
