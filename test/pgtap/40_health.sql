@@ -4,7 +4,7 @@
 -- job: test/suites/40_cron.sh.)
 BEGIN;
 SET client_min_messages = warning;
-SELECT plan(24);
+SELECT plan(27);
 
 SELECT is_definer(f) FROM unnest(ARRAY['tr_health', 'tr_metrics', 'tr_schedule_expiry', 'tr_unschedule_expiry']) AS f;
 SELECT is(tr_health() ->> 'extension_version',
@@ -15,6 +15,26 @@ SELECT is(tr_health() -> 'preloaded', 'true'::jsonb, 'the test cluster preloads 
 SELECT is(tr_health() -> 'redis' -> 'configured',
           to_jsonb(coalesce(current_setting('ticketres.redis_url', true), '') <> ''), 'redis configured');
 SELECT is(tr_health() -> 'redis' -> 'reachable', 'null'::jsonb, 'reachable is null when Redis is not configured');
+
+-- Redis configured but not answering (a closed port): live once the Redis
+-- module (ticketres.redis_ping, the ticketres.redis_url setting) is merged
+CREATE FUNCTION pg_temp.health_with_redis_down() RETURNS jsonb LANGUAGE plpgsql AS $$
+DECLARE
+    h jsonb;
+BEGIN
+    PERFORM set_config('ticketres.redis_url', 'redis://127.0.0.1:1', true);
+    h := tr_health();
+    PERFORM set_config('ticketres.redis_url', '', true);
+    RETURN h;
+END
+$$;
+SELECT CASE WHEN to_regprocedure('ticketres.redis_ping()') IS NULL
+            THEN skip('the Redis module is not in this build', 3)
+            ELSE collect_tap(
+                is(pg_temp.health_with_redis_down() #> '{redis,configured}', 'true'::jsonb, 'redis configured'),
+                is(pg_temp.health_with_redis_down() #> '{redis,reachable}', 'false'::jsonb, 'a stopped Redis is unreachable'),
+                is(pg_temp.health_with_redis_down() ->> 'status', 'degraded', 'and the status is degraded'))
+       END;
 
 -- overdue holds
 SELECT id AS ev FROM tr_create_event('health test', now() + interval '1 day', now() + interval '2 days') \gset
