@@ -154,9 +154,9 @@ tr_metrics_count(TrCounter c, int64 n)
 }
 
 /*
- * One Redis lock call ended with outcome (TrRedisOutcome) after usecs; for
+ * One Redis round trip ended with outcome (TrRedisOutcome) after usecs; for
  * the Redis module. Only acquire attempts (acquired, busy, error) feed the
- * latency histogram; pass usecs < 0 to leave it out.
+ * latency histogram, and not when usecs < 0.
  */
 void
 tr_metrics_redis(int outcome, int64 usecs)
@@ -164,7 +164,7 @@ tr_metrics_redis(int outcome, int64 usecs)
 	if (tr_shared == NULL || outcome < 0 || outcome >= TR_REDIS__COUNT)
 		return;
 	pg_atomic_fetch_add_u64(&tr_shared->redis[outcome], 1);
-	if (usecs >= 0)
+	if (usecs >= 0 && outcome <= TR_REDIS_ERROR)
 		hist_add(&tr_shared->redis_latency, usecs);
 }
 

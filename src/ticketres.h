@@ -103,7 +103,7 @@ typedef enum TrReserveOutcome
 	TR_RES__COUNT
 } TrReserveOutcome;
 
-typedef enum TrRedisOutcome
+typedef enum TrRedisOutcome	/* the acquire outcomes come first */
 {
 	TR_REDIS_ACQUIRED,
 	TR_REDIS_BUSY,
