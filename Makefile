@@ -27,6 +27,9 @@ PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
+# PGXS tracks no header dependencies: every module includes these
+$(OBJS): src/ticketres.h src/errors.h
+
 .PHONY: test demo
 test:
 	./test/run_all.sh

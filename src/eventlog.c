@@ -3,8 +3,7 @@
  * ticketres.log_events is on (default off; superuser may SET it per session).
  *
  * A line is "ticketres: " followed by key=value fields in a fixed order:
- *   action outcome event reservation user actor seats reservations
- *   duration_ms reason
+ *   action outcome event reservation user actor seats duration_ms reason
  * Fields that do not apply are left out. user, actor and reason are always
  * double-quoted (with \" and \\ escaped); the others never contain spaces.
  * With log_destination = 'jsonlog' the line becomes the "message" field.
@@ -51,8 +50,6 @@ tr_log_change(const TrLogEvent *e)
 		append_quoted(&buf, "actor", e->actor);
 	if (e->seats > 0)
 		appendStringInfo(&buf, " seats=%d", e->seats);
-	if (e->reservations > 0)
-		appendStringInfo(&buf, " reservations=%lld", (long long) e->reservations);
 	if (e->usecs > 0)
 		appendStringInfo(&buf, " duration_ms=%.3f", (double) e->usecs / 1000.0);
 	if (e->reason != NULL)

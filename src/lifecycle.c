@@ -174,9 +174,39 @@ tr_cancel(PG_FUNCTION_ARGS)
 }
 
 /*
+ * The event log's line per expired reservation, from columns 4-6 (ids,
+ * users, seats released) of a TP_EXPIRE_BY_IDS row.
+ */
+static void
+log_expired(HeapTuple tup, TupleDesc desc, const pg_uuid_t *event, bool lazy)
+{
+	bool		isnull;
+	Datum	   *ids,
+			   *users,
+			   *seats;
+	int			n;
+
+	deconstruct_array(DatumGetArrayTypeP(SPI_getbinval(tup, desc, 4, &isnull)),
+					  UUIDOID, UUID_LEN, false, TYPALIGN_CHAR, &ids, NULL, &n);
+	deconstruct_array(DatumGetArrayTypeP(SPI_getbinval(tup, desc, 5, &isnull)),
+					  TEXTOID, -1, false, TYPALIGN_INT, &users, NULL, &n);
+	deconstruct_array(DatumGetArrayTypeP(SPI_getbinval(tup, desc, 6, &isnull)),
+					  INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE, &seats, NULL, &n);
+	for (int i = 0; i < n; i++)
+	{
+		TrLogEvent	e = {.action = "expire", .outcome = lazy ? "lazy" : "sweep",
+			.event = event, .reservation = DatumGetUUIDP(ids[i]),
+		.user = TextDatumGetCString(users[i]), .seats = (int) DatumGetInt64(seats[i])};
+
+		tr_log_change(&e);
+	}
+}
+
+/*
  * Expire the pending reservations in ids (uuid[]) whose seat locks the caller
  * holds, give their seats back and move the counters. Returns how many
- * reservations were expired; logs one line per event (lazy: for tr_reserve).
+ * reservations were expired; logs one line per reservation (lazy: for
+ * tr_reserve).
  */
 int64
 tr_expire_ids(Datum ids, TimestampTz now, bool lazy)
@@ -190,14 +220,11 @@ tr_expire_ids(Datum ids, TimestampTz now, bool lazy)
 	{
 		bool		isnull;
 		Datum		event = SPI_getbinval(tt->vals[i], tt->tupdesc, 1, &isnull);
-		int64		nres = DatumGetInt64(SPI_getbinval(tt->vals[i], tt->tupdesc, 2, &isnull));
-		int64		nseats = DatumGetInt64(SPI_getbinval(tt->vals[i], tt->tupdesc, 3, &isnull));
-		TrLogEvent	e = {.action = "expire", .outcome = lazy ? "lazy" : "sweep",
-		.event = DatumGetUUIDP(event), .seats = (int) nseats, .reservations = nres};
 
-		expired += nres;
-		tr_count_add(event, nseats);
-		tr_log_change(&e);
+		expired += DatumGetInt64(SPI_getbinval(tt->vals[i], tt->tupdesc, 2, &isnull));
+		tr_count_add(event, DatumGetInt64(SPI_getbinval(tt->vals[i], tt->tupdesc, 3, &isnull)));
+		if (tr_log_events)
+			log_expired(tt->vals[i], tt->tupdesc, DatumGetUUIDP(event), lazy);
 	}
 	return expired;
 }

@@ -139,7 +139,6 @@ typedef struct TrLogEvent
 	const char *user;
 	const char *actor;
 	int			seats;
-	int64		reservations;
 	int64		usecs;
 	const char *reason;
 } TrLogEvent;

@@ -41,6 +41,8 @@ BEV=$(qb -c "SELECT id FROM tr_create_event('log', now() + interval '1 day', now
 qb -c "SELECT tr_generate_seats('$BEV', 'L', 1, 2, 10)" >/dev/null
 BRES=$(qb -c "SET ticketres.log_events = on" \
           -c "SELECT id FROM tr_reserve('$BEV', 'user \"q\" 1', ARRAY(SELECT id FROM ticketres.seats WHERE event_id = '$BEV'))")
+qb -c "UPDATE ticketres.reservations SET expires_at = now() - interval '1 minute' WHERE id = '$BRES'" \
+   -c "SET ticketres.log_events = on" -c "SELECT tr_expire()" >/dev/null
 logline=""
 for _ in $(seq 1 20); do
   logline=$(python3 - "$B_DATA/log" "$BRES" <<'EOF'
@@ -53,10 +55,11 @@ for path in glob.glob(sys.argv[1] + '/*.json'):
             print(f['action'], f['outcome'], f['event'], f['user'], f['seats'], 'duration_ms' in f)
 EOF
 )
-  [ -n "$logline" ] && break
+  [ "$(wc -l <<<"$logline")" = 2 ] && break
   sleep 0.5
 done
-is "$logline" "reserve created $BEV user \"q\" 1 2 True" "log_events: one jsonlog line with parseable key=value fields"
+is "$logline" "reserve created $BEV user \"q\" 1 2 True
+expire sweep $BEV user \"q\" 1 2 False" "log_events: a jsonlog line per change (reserve, expire) with parseable key=value fields"
 
 BJOB=$(qb -c "SELECT tr_schedule_expiry()")
 qb -c "DROP EXTENSION ticketres"
