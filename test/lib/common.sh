@@ -75,6 +75,7 @@ tr_as_pg() {
 tr_pg_dir() {
   local d=$1 p
   mkdir -p "$d"
+  d=$(cd "$d" && pwd)
   if [ "$(id -u)" = 0 ]; then
     chown "$TR_PG_USER" "$d"
     p=$d
@@ -88,7 +89,7 @@ tr_pg_dir() {
 # tr_start_pg DIR [extra postgresql.conf lines...]: initdb + start on a free
 # port. Sets PGHOST PGPORT PGUSER PGDATA; the server listens on 127.0.0.1 only.
 tr_start_pg() {
-  local dir=$1; shift
+  local dir; mkdir -p "$1"; dir=$(cd "$1" && pwd); shift
   if [ -f "$dir/data/postmaster.pid" ]; then
     tr_as_pg "$PGBIN/pg_ctl" -D "$dir/data" -m immediate -w stop >/dev/null 2>&1 || true
   fi
