@@ -2,7 +2,7 @@
 -- each with its audit row; privileges. (Seat-busy cases need a second
 -- session: test/suites/42_expire.sh.)
 BEGIN;
-SELECT plan(49);
+SELECT plan(53);
 
 SELECT id AS ev FROM tr_create_event('admin test', now() + interval '1 day', now() + interval '2 days') \gset
 SELECT id AS ev2 FROM tr_create_event('other', now() + interval '1 day', now() + interval '2 days') \gset
@@ -111,6 +111,18 @@ SELECT is((SELECT count(*) FROM pg_catalog.pg_extension e, unnest(e.extconfig) c
 SELECT is((SELECT count(*) FROM pg_catalog.pg_extension e, unnest(e.extconfig) c
             WHERE e.extname = 'ticketres' AND c = 'ticketres.audit_log_id_seq'::regclass), 1::bigint,
           'its sequence too');
+
+-- every name inside is qualified: the functions work with an empty search_path
+SET LOCAL search_path = '';
+SELECT public.tr_block_seats(:'ev', (:'s'::uuid[])[10:10], 'empty path') AS blocked,
+       public.tr_unblock_seats(:'ev', (:'s'::uuid[])[10:10]) AS unblocked,
+       public.tr_metrics()::text ~ 'ticketres_seats' AS metrics_ok,
+       public.tr_health() ? 'overdue_holds' AS health_ok \gset empty_
+SET LOCAL search_path = public;
+SELECT is(:empty_blocked, 1, 'block with an empty search_path');
+SELECT is(:empty_unblocked, 1, 'unblock with an empty search_path');
+SELECT ok(:'empty_metrics_ok'::boolean, 'metrics with an empty search_path');
+SELECT ok(:'empty_health_ok'::boolean, 'health with an empty search_path');
 
 SELECT * FROM finish();
 ROLLBACK;
