@@ -86,7 +86,8 @@ tr_start_postgrest() {
 
 tr_stop_postgrest() {
   if [ -n "${TR_POSTGREST_PID:-}" ]; then
-    kill "$TR_POSTGREST_PID" 2>/dev/null && wait "$TR_POSTGREST_PID" 2>/dev/null
+    # PostgREST exits with 130 on SIGTERM: not an error here
+    kill "$TR_POSTGREST_PID" 2>/dev/null && { wait "$TR_POSTGREST_PID" 2>/dev/null || true; }
     TR_POSTGREST_PID=
   fi
   return 0

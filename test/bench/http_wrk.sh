@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# http_wrk.sh — tr_reserve over HTTP through PostgREST 12.0.2, measured with wrk.
+# Starts its own throwaway cluster and PostgREST on free loopback ports,
+# makes an event with SEATS seats and USERS signed JWTs, then runs wrk with
+# CONNS connections for DURATION:
+#   spread: every request another seat (and user): the success path (200)
+#   hot:    every request the same seat: the conflict path (409)
+# and prints requests/s, p50 and p99 for each. Stops everything at the end.
+#   SEATS=200000 USERS=2000 CONNS=50 DURATION=10s POOL=20 ./test/bench/http_wrk.sh
+set -euo pipefail
+. "$(dirname "$0")/../lib/common.sh"
+. "$TR_ROOT/test/lib/http.sh"
+
+SEATS=${SEATS:-200000}
+USERS=${USERS:-2000}
+CONNS=${CONNS:-50}
+THREADS=${THREADS:-2}
+DURATION=${DURATION:-10s}
+POOL=${POOL:-20}
+DIR=$TR_TMP/bench-http
+
+tr_ensure_packages
+tr_ensure_postgrest
+tr_build_install
+trap 'tr_stop_postgrest; tr_stop_pg' EXIT
+tr_start_pg "$DIR/pg" "max_locks_per_transaction = 128"
+tr_http_setup_db bench web_anon web_user web_admin authenticator
+SECRET=$(openssl rand -hex 24)
+tr_start_postgrest "$DIR/http" bench web_anon authenticator "$SECRET" "$POOL"
+
+EVENT=$(tr_psql -d bench -At -c "SELECT id FROM api.tr_create_event('wrk', now() + interval '30 days', now() + interval '30 days 3 hours')")
+tr_psql -d bench -At -c "SELECT api.tr_generate_seats('$EVENT', 'W', $((SEATS / 100)), 100, 1000)" >/dev/null
+tr_psql -d bench -At -c "SELECT id FROM ticketres.seats WHERE event_id = '$EVENT' ORDER BY random()" >"$DIR/seats"
+tr_psql -d bench -c "VACUUM ANALYZE" >/dev/null
+# USERS tokens signed like tr_jwt does, in one node process (openssl per token is slow)
+TR_SECRET=$SECRET node -e '
+  const c = require("crypto"), b = (s) => Buffer.from(s).toString("base64url");
+  const head = b(JSON.stringify({alg: "HS256", typ: "JWT"})), exp = Math.floor(Date.now() / 1000) + 86400;
+  const out = [];
+  for (let i = 1; i <= Number(process.argv[1]); i++) {
+    const body = b(JSON.stringify({role: "web_user", sub: "user-" + i, exp}));
+    const sig = c.createHmac("sha256", process.env.TR_SECRET).update(head + "." + body).digest("base64url");
+    out.push(head + "." + body + "." + sig);
+  }
+  console.log(out.join("\n"));' "$USERS" >"$DIR/tokens"
+
+run() {  # run MODE
+  TR_SEATS=$DIR/seats TR_TOKENS=$DIR/tokens TR_EVENT=$EVENT TR_MODE=$1 TR_THREADS=$THREADS \
+    wrk -t "$THREADS" -c "$CONNS" -d "$DURATION" -s "$TR_ROOT/test/bench/http_wrk.lua" \
+    "$TR_HTTP_URL" >"$DIR/wrk-$1.log" 2>&1 || { cat "$DIR/wrk-$1.log"; tr_die "wrk failed"; }
+  printf '%-7s %8s req/s  p50 %6s ms  p99 %6s ms  statuses: %s\n' "$1" \
+    "$(sed -n 's/^rps //p' "$DIR/wrk-$1.log")" "$(sed -n 's/^p50_ms //p' "$DIR/wrk-$1.log")" \
+    "$(sed -n 's/^p99_ms //p' "$DIR/wrk-$1.log")" \
+    "$(sed -n 's/^status //p' "$DIR/wrk-$1.log" | sort | tr '\n' ' ')"
+}
+
+echo "== tr_reserve over HTTP: PostgREST 12.0.2 (db-pool $POOL), wrk -t$THREADS -c$CONNS -d$DURATION"
+echo "   machine: $(nproc) cores, $(sed -n 's/^model name[^:]*: //p' /proc/cpuinfo | head -1), $(free -g | awk '/^Mem/ {print $2}') GB RAM"
+run spread
+run hot
+tr_psql -d bench -At -c "SELECT 'reservations held: ' || count(*) FROM ticketres.reservations WHERE status = 'pending'"
+tr_psql -d bench -At -c "SELECT 'invariant violations: ' || sum(violations) FROM ticketres.check_invariants()"
