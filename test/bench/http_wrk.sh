@@ -55,7 +55,8 @@ run() {  # run MODE
 }
 
 echo "== tr_reserve over HTTP: PostgREST 12.0.2 (db-pool $POOL), wrk -t$THREADS -c$CONNS -d$DURATION"
-echo "   machine: $(nproc) cores, $(sed -n 's/^model name[^:]*: //p' /proc/cpuinfo | head -1), $(free -g | awk '/^Mem/ {print $2}') GB RAM"
+echo "   machine: $(nproc) cores, $(sed -n 's/^model name[^:]*: //p' /proc/cpuinfo | head -1), $(free -g | awk '/^Mem/ {print $2}') GB RAM," \
+  "load average before the run: $(cut -d' ' -f1-3 /proc/loadavg)"
 run spread
 run hot
 tr_psql -d bench -At -c "SELECT 'reservations held: ' || count(*) FROM ticketres.reservations WHERE status = 'pending'"

@@ -15,7 +15,7 @@ DB=tr_http_$$
 ANON=tr_web_anon USER_ROLE=tr_web_user ADMIN=tr_web_admin AUTH=tr_authenticator
 WORK=${TR_RUN:-$TR_TMP}/http-$$
 SECRET=$(openssl rand -hex 24)
-trap 'tr_stop_postgrest; tr_psql -d postgres -c "DROP DATABASE IF EXISTS $DB" >/dev/null 2>&1; rm -rf "$WORK"' EXIT
+trap 'tr_stop_postgrest; tr_psql -d postgres -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" >/dev/null 2>&1; rm -rf "$WORK"' EXIT
 
 tr_ensure_postgrest
 tr_http_setup_db "$DB" "$ANON" "$USER_ROLE" "$ADMIN" "$AUTH"
