@@ -595,8 +595,8 @@ AS $$
     END
 $$;
 
--- the extension's schema (where the tr_* functions are), quoted if needed
-CREATE FUNCTION ticketres._extschema() RETURNS text
+-- the extension's schema (where the tr_* functions are) as a quoted identifier
+CREATE FUNCTION ticketres._web_schema() RETURNS text
 LANGUAGE sql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
@@ -615,9 +615,9 @@ DECLARE
     fn regprocedure;
 BEGIN
     FOREACH sig IN ARRAY sigs LOOP
-        fn := to_regprocedure(ticketres._extschema() || '.' || sig);
+        fn := to_regprocedure(ticketres._web_schema() || '.' || sig);
         IF fn IS NULL AND NOT optional THEN
-            RAISE EXCEPTION 'ticketres function %.% is missing', ticketres._extschema(), sig;
+            RAISE EXCEPTION 'ticketres function %.% is missing', ticketres._web_schema(), sig;
         END IF;
         IF fn IS NOT NULL THEN
             EXECUTE format('GRANT EXECUTE ON FUNCTION %s TO %I', fn, role_name);
@@ -649,7 +649,7 @@ BEGIN
             RAISE EXCEPTION 'role "%" must not be a superuser', r USING ERRCODE = '22023',
                 HINT = 'Web roles get only what tr_grant_web_access grants.';
         END IF;
-        EXECUTE format('GRANT USAGE ON SCHEMA %s TO %I', ticketres._extschema(), r);
+        EXECUTE format('GRANT USAGE ON SCHEMA %s TO %I', ticketres._web_schema(), r);
         tiers := CASE r WHEN anon THEN ARRAY['anon']
                         WHEN authenticated THEN ARRAY['anon', 'authenticated']
                         ELSE ARRAY['anon', 'authenticated', 'admin'] END;
@@ -726,7 +726,7 @@ REVOKE ALL ON ALL TABLES IN SCHEMA ticketres FROM PUBLIC;
 REVOKE ALL ON FUNCTION ticketres._caller(text), ticketres._count_add(uuid, bigint),
     ticketres._check_event(text, timestamptz, timestamptz, text, text, interval, int),
     ticketres._event_must_exist(uuid), ticketres._effective(ticketres.reservations),
-    ticketres._web_functions(text), ticketres._extschema(),
+    ticketres._web_functions(text), ticketres._web_schema(),
     ticketres._grant_execute(name, text[], boolean),
     ticketres.check_invariants()
     FROM PUBLIC;

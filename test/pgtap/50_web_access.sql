@@ -1,7 +1,7 @@
 -- 50_web_access.sql — tr_grant_web_access: the PostgREST roles get USAGE on
 -- the extension's schema and EXECUTE on functions per tier, never tables.
 BEGIN;
-SELECT plan(14);
+SELECT plan(15);
 SET LOCAL search_path = public;
 
 SELECT is_definer('tr_grant_web_access', ARRAY['name', 'name', 'name'],
@@ -34,6 +34,11 @@ SELECT ok(has_function_privilege('pgtap_admin', 'tr_create_event(text, timestamp
       AND has_function_privilege('pgtap_admin', 'tr_expire(int)', 'EXECUTE')
       AND has_function_privilege('pgtap_admin', 'tr_cancel(uuid, text)', 'EXECUTE'),
     'admin manages events and runs operations');
+SELECT is(ARRAY(SELECT p.oid::regprocedure::text FROM pg_proc p
+                  WHERE p.pronamespace = (SELECT extnamespace FROM pg_extension WHERE extname = 'ticketres')
+                    AND p.proname LIKE 'tr\_%' AND p.proname <> 'tr_grant_web_access'
+                    AND NOT has_function_privilege('pgtap_admin', p.oid, 'EXECUTE') ORDER BY 1),
+    ARRAY[]::text[], 'admin may execute every tr_* function (a new one belongs in ticketres._web_functions)');
 SELECT ok(NOT has_function_privilege('pgtap_admin', 'tr_grant_web_access(name, name, name)', 'EXECUTE'),
     'no web role may run tr_grant_web_access');
 SELECT is((SELECT count(*) FROM pg_class c, unnest(ARRAY['pgtap_anon', 'pgtap_user', 'pgtap_admin']) r

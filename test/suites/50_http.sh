@@ -197,18 +197,6 @@ sleep 1.2
 req POST /rpc/tr_confirm "$T_CAROL" "{\"reservation_id\":\"$R_SHORT\"}"
 status_is 410 PT410 "hold expired" "confirming after the hold ended: 410"
 
-# --- lock service down (503), when Redis locks are built in -------------------------------
-if [ "$(sql "SELECT count(*) FROM pg_settings WHERE name IN ('ticketres.redis_url', 'ticketres.redis_on_error')")" = 2 ]; then
-  dead=$(tr_free_port)
-  sql "ALTER ROLE $USER_ROLE IN DATABASE $DB SET ticketres.redis_url = 'redis://127.0.0.1:$dead'" >/dev/null
-  sql "ALTER ROLE $USER_ROLE IN DATABASE $DB SET ticketres.redis_on_error = 'deny'" >/dev/null
-  req POST /rpc/tr_reserve "$T_CAROL" "{\"event_id\":\"$EV\",\"seat_ids\":[\"$(seat A-2-2)\"],\"idempotency_key\":\"redis\"}"
-  status_is 503 PT503 "lock service unavailable" "Redis down with redis_on_error = deny: 503"
-  sql "ALTER ROLE $USER_ROLE IN DATABASE $DB RESET ALL" >/dev/null
-else
-  skip "Redis locks not present"
-fi
-
 # --- metrics as text/plain -----------------------------------------------------------------
 if fn_exists 'tr_metrics()'; then
   req GET /rpc/tr_metrics "$T_ADMIN" '' 'Accept: text/plain'
@@ -265,6 +253,22 @@ if [[ $msgs =~ ^(PT409\ seat\ (busy|unavailable),)+$ ]]; then ok "every 409 is s
 else not_ok "every 409 is seat busy or seat unavailable" "got $msgs"; fi
 is "$(sql "SELECT count(*) FROM ticketres.reservations WHERE '$HOT' = ANY (seat_ids) AND status = 'pending'")" 1 \
   "exactly one hold on the hot seat"
+
+# --- lock service down (503), when Redis locks are built in -------------------------
+# Last, because it points the whole database at a Redis that is not there
+# (ticketres.redis_* are superuser settings, so per database, not per web
+# role) and restarts PostgREST so its connections pick that up.
+if [ "$(sql "SELECT count(*) FROM pg_settings WHERE name IN ('ticketres.redis_url', 'ticketres.redis_on_error')")" = 2 ]; then
+  sql "ALTER DATABASE $DB SET ticketres.redis_url = 'redis://127.0.0.1:$(tr_free_port)'" >/dev/null
+  sql "ALTER DATABASE $DB SET ticketres.redis_on_error = 'deny'" >/dev/null
+  tr_stop_postgrest
+  tr_start_postgrest "$WORK" "$DB" "$ANON" "$AUTH" "$SECRET" 2
+  req POST /rpc/tr_reserve "$T_CAROL" "{\"event_id\":\"$EV\",\"seat_ids\":[\"$(seat A-2-2)\"],\"idempotency_key\":\"redis\"}"
+  status_is 503 PT503 "lock service unavailable" "Redis down with redis_on_error = deny: 503"
+  sql "ALTER DATABASE $DB RESET ALL" >/dev/null
+else
+  skip "Redis locks not present"
+fi
 
 # --- invariants --------------------------------------------------------------------------------
 is "$(sql "SELECT coalesce(sum(violations), -1) FROM ticketres.check_invariants()")" 0 \
