@@ -85,6 +85,11 @@ SEAT=\$(curl -s "\$API/rpc/tr_list_seats?event_id=\$EV&status=available" | jq -r
 RES=\$(curl -s \$API/rpc/tr_reserve -H "Authorization: Bearer \$USER_JWT" -H 'Content-Type: application/json' -H 'Accept: application/vnd.pgrst.object+json' -d "{\"event_id\":\"\$EV\",\"seat_ids\":[\"\$SEAT\"],\"idempotency_key\":\"alice-1\"}" | jq -r .id); echo "reservation \$RES"
 curl -s \$API/rpc/tr_confirm -H "Authorization: Bearer \$USER_JWT" -H 'Content-Type: application/json' -H 'Accept: application/vnd.pgrst.object+json' -d "{\"reservation_id\":\"\$RES\"}" | jq -c '{id, status, total_amount}'
 curl -s "\$API/rpc/tr_get_reservation?reservation_id=\$RES" -H "Authorization: Bearer \$USER_JWT" -H 'Accept: application/vnd.pgrst.object+json' | jq -c '{id, status, seat_ids}'
+# alice holds a second seat and gives it back; her list shows both
+SEAT2=\$(curl -s "\$API/rpc/tr_list_seats?event_id=\$EV&status=available" | jq -r '.[0].id')
+RES2=\$(curl -s \$API/rpc/tr_reserve -H "Authorization: Bearer \$USER_JWT" -H 'Content-Type: application/json' -H 'Accept: application/vnd.pgrst.object+json' -d "{\"event_id\":\"\$EV\",\"seat_ids\":[\"\$SEAT2\"],\"idempotency_key\":\"alice-3\"}" | jq -r .id)
+curl -s \$API/rpc/tr_cancel -H "Authorization: Bearer \$USER_JWT" -H 'Content-Type: application/json' -H 'Accept: application/vnd.pgrst.object+json' -d "{\"reservation_id\":\"\$RES2\"}" | jq -c '{id, status}'
+curl -s \$API/rpc/tr_list_reservations -H "Authorization: Bearer \$USER_JWT" | jq -c 'map({id, status})'
 # the same seat again: 409 with the catalogue body
 curl -s -w ' HTTP %{http_code}\n' \$API/rpc/tr_reserve -H "Authorization: Bearer \$USER_JWT" -H 'Content-Type: application/json' -d "{\"event_id\":\"\$EV\",\"seat_ids\":[\"\$SEAT\"],\"idempotency_key\":\"alice-2\"}"
 # anonymous may not reserve: 401
@@ -92,6 +97,15 @@ curl -s -o /dev/null -w 'anonymous reserve: HTTP %{http_code}\n' \$API/rpc/tr_re
 # OpenAPI: every function with its summary
 curl -s \$API/ -H "Authorization: Bearer \$ADMIN_JWT" | jq -r '.paths | to_entries[] | select(.key | startswith("/rpc/")) | "\(.key)  \(.value.post.summary)"'
 EOF_J
+# operations over HTTP, when this build has them
+web_has() { [ "$(tr_psql -d ticketres_web -At -c "SELECT to_regprocedure('api.$1') IS NOT NULL")" = t ]; }
+if web_has 'tr_health()'; then
+  printf '%s\n' '# health (anyone)' 'curl -s $API/rpc/tr_health | jq -c .' >>"$JOURNEY"
+fi
+if web_has 'tr_metrics()'; then
+  printf '%s\n' '# Prometheus metrics as text/plain (admin)' \
+    "curl -s \$API/rpc/tr_metrics -H \"Authorization: Bearer \$ADMIN_JWT\" -H 'Accept: text/plain' | head -20" >>"$JOURNEY"
+fi
 echo
 echo "== HTTP journey through PostgREST ($TR_HTTP_URL, database ticketres_web)"
 bash "$JOURNEY"
