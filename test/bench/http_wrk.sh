@@ -5,6 +5,8 @@
 # CONNS connections for DURATION:
 #   spread: every request another seat (and user): the success path (200)
 #   hot:    every request the same seat: the conflict path (409)
+#   sql:    the spread path over plain SQL (pgbench, CONNS clients, no HTTP),
+#           same server, same moment: the HTTP layer's cost as a ratio
 # and prints requests/s, p50 and p99 for each. Stops everything at the end.
 #   SEATS=200000 USERS=2000 CONNS=50 DURATION=10s POOL=20 ./test/bench/http_wrk.sh
 set -euo pipefail
@@ -31,6 +33,11 @@ tr_start_postgrest "$DIR/http" bench web_anon authenticator "$SECRET" "$POOL"
 EVENT=$(tr_psql -d bench -At -c "SELECT id FROM api.tr_create_event('wrk', now() + interval '30 days', now() + interval '30 days 3 hours')")
 tr_psql -d bench -At -c "SELECT api.tr_generate_seats('$EVENT', 'W', $((SEATS / 100)), 100, 1000)" >/dev/null
 tr_psql -d bench -At -c "SELECT id FROM ticketres.seats WHERE event_id = '$EVENT' ORDER BY random()" >"$DIR/seats"
+# seats for the SQL run: another section, numbered for a sequence to hand out
+tr_psql -d bench -At -c "SELECT api.tr_generate_seats('$EVENT', 'S', $((SEATS / 100)), 100, 1000)" >/dev/null
+tr_psql -d bench -c "CREATE TABLE sql_seats AS SELECT row_number() OVER () AS n, id FROM ticketres.seats
+  WHERE event_id = '$EVENT' AND section = 'S'; ALTER TABLE sql_seats ADD PRIMARY KEY (n);
+  CREATE SEQUENCE sql_seq" >/dev/null
 tr_psql -d bench -c "VACUUM ANALYZE" >/dev/null
 # USERS tokens signed like tr_jwt does, in one node process (openssl per token is slow)
 TR_SECRET=$SECRET node -e '
@@ -54,10 +61,30 @@ run() {  # run MODE
     "$(sed -n 's/^status //p' "$DIR/wrk-$1.log" | sort | tr '\n' ' ')"
 }
 
+run_sql() {  # the spread path as SQL: one new seat and user per transaction
+  cat >"$DIR/sql.pgbench" <<SQL
+SELECT api.tr_reserve('$EVENT', 'sql-user-' || s.n % $USERS, ARRAY[s.id], 'sql-' || s.n)
+  FROM sql_seats s WHERE s.n = (SELECT nextval('sql_seq'));
+SQL
+  rm -f "$DIR"/pgtx.*
+  "$PGBIN/pgbench" -n -M prepared -f "$DIR/sql.pgbench" -c "$CONNS" -j "$THREADS" -T "${DURATION%s}" \
+    --log --log-prefix="$DIR/pgtx" bench >"$DIR/pgbench.log" 2>&1 \
+    || { cat "$DIR/pgbench.log"; tr_die "pgbench failed"; }
+  # per-transaction logs: column 3 is the latency in microseconds
+  cat "$DIR"/pgtx.* | awk '{print $3}' | sort -n >"$DIR/sql-latencies"
+  local n; n=$(wc -l <"$DIR/sql-latencies")
+  printf '%-7s %8.1f req/s  p50 %6.2f ms  p99 %6.2f ms  failed: %s\n' sql \
+    "$(sed -n 's/^tps = \([0-9.]*\) .*/\1/p' "$DIR/pgbench.log" | head -1)" \
+    "$(sed -n "$(( (n + 1) / 2 ))p" "$DIR/sql-latencies" | awk '{print $1 / 1000}')" \
+    "$(sed -n "$(( (n * 99 + 99) / 100 ))p" "$DIR/sql-latencies" | awk '{print $1 / 1000}')" \
+    "$(sed -n 's/^number of failed transactions: \([0-9]*\).*/\1/p' "$DIR/pgbench.log")"
+}
+
 echo "== tr_reserve over HTTP: PostgREST 12.0.2 (db-pool $POOL), wrk -t$THREADS -c$CONNS -d$DURATION"
 echo "   machine: $(nproc) cores, $(sed -n 's/^model name[^:]*: //p' /proc/cpuinfo | head -1), $(free -g | awk '/^Mem/ {print $2}') GB RAM," \
   "load average before the run: $(cut -d' ' -f1-3 /proc/loadavg)"
 run spread
 run hot
+run_sql
 tr_psql -d bench -At -c "SELECT 'reservations held: ' || count(*) FROM ticketres.reservations WHERE status = 'pending'"
 tr_psql -d bench -At -c "SELECT 'invariant violations: ' || sum(violations) FROM ticketres.check_invariants()"
