@@ -2,7 +2,8 @@
 -- Env: TR_SEATS (file, one seat uuid per line), TR_TOKENS (file, one JWT per
 -- line), TR_EVENT (event uuid), TR_MODE = "spread" (every request another
 -- seat and another user: the success path) or "hot" (everyone on seat 1:
--- the 409 path). Prints the status counts at the end.
+-- the 409 path), TR_THREADS (wrk -t), TR_OFFSET (start further into the
+-- seat list). Prints the status counts, p50, p99 and requests/s at the end.
 
 local function lines(path)
   local t = {}
@@ -24,7 +25,9 @@ function setup(thread)
 end
 
 function init(args)
-  n = id           -- this thread's requests are id, id + T, id + 2T, ...
+  -- this thread's requests are id, id + T, id + 2T, ... after TR_OFFSET (a
+  -- warm-up run takes its seats from elsewhere in the list than the real run)
+  n = id + tonumber(os.getenv("TR_OFFSET") or "0") * nthreads
   counts = {}
 end
 

@@ -51,10 +51,14 @@ TR_SECRET=$SECRET node -e '
   }
   console.log(out.join("\n"));' "$USERS" >"$DIR/tokens"
 
-run() {  # run MODE
+wrk_() {  # wrk_ MODE DURATION OFFSET LOG
   TR_SEATS=$DIR/seats TR_TOKENS=$DIR/tokens TR_EVENT=$EVENT TR_MODE=$1 TR_THREADS=$THREADS \
-    wrk -t "$THREADS" -c "$CONNS" -d "$DURATION" -s "$TR_ROOT/test/bench/http_wrk.lua" \
-    "$TR_HTTP_URL" >"$DIR/wrk-$1.log" 2>&1 || { cat "$DIR/wrk-$1.log"; tr_die "wrk failed"; }
+    TR_OFFSET=$3 wrk -t "$THREADS" -c "$CONNS" -d "$2" -s "$TR_ROOT/test/bench/http_wrk.lua" \
+    "$TR_HTTP_URL" >"$4" 2>&1 || { cat "$4"; tr_die "wrk failed"; }
+}
+
+run() {  # run MODE
+  wrk_ "$1" "$DURATION" 0 "$DIR/wrk-$1.log"
   printf '%-7s %8s req/s  p50 %6s ms  p99 %6s ms  statuses: %s\n' "$1" \
     "$(sed -n 's/^rps //p' "$DIR/wrk-$1.log")" "$(sed -n 's/^p50_ms //p' "$DIR/wrk-$1.log")" \
     "$(sed -n 's/^p99_ms //p' "$DIR/wrk-$1.log")" \
@@ -83,6 +87,9 @@ SQL
 echo "== tr_reserve over HTTP: PostgREST 12.0.2 (db-pool $POOL), wrk -t$THREADS -c$CONNS -d$DURATION"
 echo "   machine: $(nproc) cores, $(sed -n 's/^model name[^:]*: //p' /proc/cpuinfo | head -1), $(free -g | awk '/^Mem/ {print $2}') GB RAM," \
   "load average before the run: $(cut -d' ' -f1-3 /proc/loadavg)"
+# warm-up: fill PostgREST's pool and the backends' plan caches (seats from
+# the second half of the list, the measured run starts at the first)
+wrk_ spread 3s $((SEATS / 2 / THREADS)) "$DIR/wrk-warmup.log"
 run spread
 run hot
 run_sql
