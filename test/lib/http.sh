@@ -62,8 +62,21 @@ SQL
 
 # tr_start_postgrest DIR DB ANON AUTHENTICATOR SECRET [POOL]: PostgREST on a
 # free loopback port for database DB of the running cluster; sets
-# TR_HTTP_URL and TR_POSTGREST_PID. Waits until the schema cache is loaded.
+# TR_HTTP_URL and TR_POSTGREST_PID. Waits until the schema cache is loaded;
+# tries another port if someone took the chosen one meanwhile.
 tr_start_postgrest() {
+  local attempt
+  for attempt in 1 2 3; do
+    tr_try_postgrest "$@" && return 0
+    grep -q 'Address in use' "$1/postgrest.log" || break
+    tr_log "PostgREST port taken, retrying ($attempt)"
+  done
+  cat "$1/postgrest.log" >&2
+  tr_die "PostgREST did not start"
+}
+
+# one attempt of tr_start_postgrest; fails if PostgREST exits or never answers
+tr_try_postgrest() {
   local dir=$1 db=$2 anon=$3 auth=$4 secret=$5 pool=${6:-10} port
   mkdir -p "$dir"
   port=$(tr_free_port)
@@ -75,13 +88,17 @@ tr_start_postgrest() {
   TR_POSTGREST_PID=$!
   TR_HTTP_URL=http://127.0.0.1:$port
   export TR_HTTP_URL TR_POSTGREST_PID
+  # ours only once our process says it listens (another server could answer)
   for _ in $(seq 1 100); do
-    if curl -sf -o /dev/null "$TR_HTTP_URL/"; then return 0; fi
-    kill -0 "$TR_POSTGREST_PID" 2>/dev/null || break
+    kill -0 "$TR_POSTGREST_PID" 2>/dev/null || return 1
+    if grep -q "Listening on port $port" "$dir/postgrest.log" \
+       && curl -sf -o /dev/null "$TR_HTTP_URL/"; then
+      return 0
+    fi
     sleep 0.1
   done
-  cat "$dir/postgrest.log" >&2
-  tr_die "PostgREST did not start"
+  tr_stop_postgrest
+  return 1
 }
 
 tr_stop_postgrest() {

@@ -183,6 +183,8 @@ req POST /rpc/tr_reserve "$T_ALICE" "{\"event_id\":\"$EV\",\"seat_ids\":[],\"ide
 status_is 400 22023 "seat_ids must not be empty" "empty seat list: 400 22023"
 req POST /rpc/tr_reserve "$T_ALICE" "{\"event_id\":\"$EV\",\"seat_ids\":[\"$S4\",\"$S4\"],\"idempotency_key\":\"d\"}"
 is "$CODE $(field code)" "400 22023" "duplicate seats: 400 22023"
+req GET "/rpc/tr_reserve?event_id=$EV&seat_ids=%7B$S4%7D&idempotency_key=get" "$T_ALICE" ''
+is "$CODE $(field code)" "405 25006" "a write through GET is refused (405): writes are POST only"
 req GET "/rpc/tr_get_event?event_id=not-a-uuid" - ''
 is "$CODE" 400 "a malformed uuid: 400"
 req GET "/rpc/tr_list_events?lim=0" - ''
