@@ -11,7 +11,9 @@ OBJS = \
 	src/locks.o \
 	src/counts.o \
 	src/reserve.o \
-	src/lifecycle.o
+	src/lifecycle.o \
+	src/metrics.o \
+	src/eventlog.o
 
 DATA = $(EXTENSION)--$(EXTVERSION).sql
 
@@ -24,6 +26,9 @@ PG_CFLAGS  += -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializer
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
+
+# PGXS tracks no header dependencies: every module includes these
+$(OBJS): src/ticketres.h src/errors.h
 
 .PHONY: test demo
 test:

@@ -568,6 +568,102 @@ AS $$
 $$;
 
 ------------------------------------------------------------------------------
+-- Web access through PostgREST
+------------------------------------------------------------------------------
+
+-- the functions each web role may execute, by signature; *_opt lists the
+-- ones other parts of ticketres add (granted only when they exist)
+CREATE FUNCTION ticketres._web_functions(tier text) RETURNS text[]
+LANGUAGE sql IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT CASE tier
+    WHEN 'anon' THEN ARRAY['tr_get_event(uuid)', 'tr_list_events(int, int)',
+        'tr_list_seats(uuid, text)', 'tr_available_count(uuid)']
+    WHEN 'anon_opt' THEN ARRAY['tr_health()']
+    WHEN 'authenticated' THEN ARRAY['tr_reserve(uuid, text, uuid[], text, interval)',
+        'tr_confirm(uuid, text)', 'tr_cancel(uuid, text)', 'tr_get_reservation(uuid, text)',
+        'tr_list_reservations(text, int, int)']
+    WHEN 'authenticated_opt' THEN ARRAY[]::text[]
+    WHEN 'admin' THEN ARRAY[
+        'tr_create_event(text, timestamptz, timestamptz, text, text, interval, int)',
+        'tr_update_event(uuid, text, timestamptz, timestamptz, text, text, interval, int)',
+        'tr_delete_event(uuid)', 'tr_add_seats(uuid, jsonb)',
+        'tr_generate_seats(uuid, text, int, int, bigint)', 'tr_expire(int)']
+    WHEN 'admin_opt' THEN ARRAY['tr_metrics()', 'tr_schedule_expiry(text)',
+        'tr_unschedule_expiry()', 'tr_block_seats(uuid, uuid[], text)',
+        'tr_unblock_seats(uuid, uuid[], text)', 'tr_release_reservation(uuid, text)',
+        'tr_extend_hold(uuid, interval, text)']
+    END
+$$;
+
+-- the extension's schema (where the tr_* functions are) as a quoted identifier
+CREATE FUNCTION ticketres._web_schema() RETURNS text
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT e.extnamespace::regnamespace::text FROM pg_extension e WHERE e.extname = 'ticketres'
+$$;
+
+-- GRANT EXECUTE on the listed functions of the extension's schema to a role;
+-- a missing function is an error unless optional
+CREATE FUNCTION ticketres._grant_execute(role_name name, sigs text[], optional boolean)
+RETURNS void
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    sig text;
+    fn regprocedure;
+BEGIN
+    FOREACH sig IN ARRAY sigs LOOP
+        fn := to_regprocedure(ticketres._web_schema() || '.' || sig);
+        IF fn IS NULL AND NOT optional THEN
+            RAISE EXCEPTION 'ticketres function %.% is missing', ticketres._web_schema(), sig;
+        END IF;
+        IF fn IS NOT NULL THEN
+            EXECUTE format('GRANT EXECUTE ON FUNCTION %s TO %I', fn, role_name);
+        END IF;
+    END LOOP;
+END
+$$;
+
+CREATE FUNCTION tr_grant_web_access(anon name, authenticated name, admin name) RETURNS void
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    r name;
+    tiers text[];
+    t text;
+BEGIN
+    IF anon IS NULL OR authenticated IS NULL OR admin IS NULL THEN
+        RAISE EXCEPTION 'anon, authenticated and admin must not be null' USING ERRCODE = '22023';
+    END IF;
+    IF anon = authenticated OR anon = admin OR authenticated = admin THEN
+        RAISE EXCEPTION 'anon, authenticated and admin must be three different roles'
+            USING ERRCODE = '22023';
+    END IF;
+    FOREACH r IN ARRAY ARRAY[anon, authenticated, admin] LOOP
+        IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = r) THEN
+            EXECUTE format('CREATE ROLE %I NOLOGIN', r);
+        ELSIF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = r AND rolsuper) THEN
+            RAISE EXCEPTION 'role "%" must not be a superuser', r USING ERRCODE = '22023',
+                HINT = 'Web roles get only what tr_grant_web_access grants.';
+        END IF;
+        EXECUTE format('GRANT USAGE ON SCHEMA %s TO %I', ticketres._web_schema(), r);
+        tiers := CASE r WHEN anon THEN ARRAY['anon']
+                        WHEN authenticated THEN ARRAY['anon', 'authenticated']
+                        ELSE ARRAY['anon', 'authenticated', 'admin'] END;
+        FOREACH t IN ARRAY tiers LOOP
+            PERFORM ticketres._grant_execute(r, ticketres._web_functions(t), false);
+            PERFORM ticketres._grant_execute(r, ticketres._web_functions(t || '_opt'), true);
+        END LOOP;
+    END LOOP;
+END
+$$;
+
+------------------------------------------------------------------------------
 -- Documentation (PostgREST turns these into OpenAPI: summary line, then details)
 ------------------------------------------------------------------------------
 
@@ -616,6 +712,9 @@ lim 1 to 1000 (default 20), off from 0. Errors: 22023 bad argument, PT403 user m
 COMMENT ON FUNCTION tr_expire(int) IS
 $$Expire overdue holds and free their seats.
 Works in batches, skips holds whose seats another call is using, returns how many it expired. What pg_cron runs. Errors: 22023 bad max_rows.$$;
+COMMENT ON FUNCTION tr_grant_web_access(name, name, name) IS
+$$Set up the PostgREST roles: anonymous, authenticated user, admin.
+Creates the roles that do not exist (NOLOGIN) and grants USAGE on the extension's schema and EXECUTE on functions only, never on tables. anon: tr_get_event, tr_list_events, tr_list_seats, tr_available_count, tr_health. authenticated: those plus tr_reserve, tr_confirm, tr_cancel, tr_get_reservation, tr_list_reservations (a JWT's "sub" is the user). admin: those plus event and seat management, tr_expire and the operations functions (tr_metrics, tr_schedule_expiry, ...) that are installed. Idempotent: run it again after adding functions. The authenticator role PostgREST logs in as is yours to create (LOGIN NOINHERIT) and must be granted the three roles. Errors: 22023 a role is NULL, repeated or a superuser.$$;
 COMMENT ON FUNCTION ticketres.seat_lock_keys(uuid) IS
 'advisory lock keys of a seat: pg_try_advisory_xact_lock(key1, key2) takes the lock ticketres takes';
 COMMENT ON FUNCTION ticketres.check_invariants() IS
@@ -629,6 +728,8 @@ REVOKE ALL ON ALL TABLES IN SCHEMA ticketres FROM PUBLIC;
 REVOKE ALL ON FUNCTION ticketres._caller(text), ticketres._count_add(uuid, bigint),
     ticketres._check_event(text, timestamptz, timestamptz, text, text, interval, int),
     ticketres._event_must_exist(uuid), ticketres._effective(ticketres.reservations),
+    ticketres._web_functions(text), ticketres._web_schema(),
+    ticketres._grant_execute(name, text[], boolean),
     ticketres.check_invariants()
     FROM PUBLIC;
 REVOKE ALL ON FUNCTION
@@ -642,5 +743,527 @@ REVOKE ALL ON FUNCTION
     tr_cancel(uuid, text),
     tr_get_reservation(uuid, text),
     tr_list_reservations(text, int, int),
-    tr_expire(int)
+    tr_expire(int),
+    tr_grant_web_access(name, name, name)
+    FROM PUBLIC;
+
+------------------------------------------------------------------------------
+-- Operations: metrics, health, expiry with pg_cron, admin controls, audit
+-- (doc/operations.md). Everything here is for operators: not for PUBLIC.
+------------------------------------------------------------------------------
+
+-- PostgREST 12 answers a function returning this domain with Content-Type text/plain
+CREATE DOMAIN @extschema@."text/plain" AS text;
+
+-- who did what to which seats or reservation, and why; rows are never changed
+CREATE TABLE ticketres.audit_log (
+    id bigserial PRIMARY KEY,
+    at timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp(),
+    actor text NOT NULL,
+    action text NOT NULL
+        CHECK (action IN ('block_seats', 'unblock_seats', 'release_reservation', 'extend_hold')),
+    event_id uuid,              -- no foreign keys: the record outlives what it names
+    reservation_id uuid,
+    seat_ids uuid[],
+    reason text CHECK (pg_catalog.length(reason) <= 1000),
+    details jsonb NOT NULL DEFAULT '{}'
+);
+CREATE INDEX audit_log_at_idx ON ticketres.audit_log (at);
+COMMENT ON TABLE ticketres.audit_log IS 'every admin action: who (actor), when (at), what (action, ids, details), why (reason)';
+SELECT pg_catalog.pg_extension_config_dump('ticketres.audit_log', '');
+SELECT pg_catalog.pg_extension_config_dump('ticketres.audit_log_id_seq', '');
+
+CREATE FUNCTION ticketres._metrics_shared() RETURNS text
+    AS 'MODULE_PATHNAME', 'tr_metrics_shared' LANGUAGE C VOLATILE;
+CREATE FUNCTION ticketres._library(OUT version text, OUT preloaded boolean)
+    AS 'MODULE_PATHNAME', 'tr_library_info' LANGUAGE C VOLATILE;
+CREATE FUNCTION ticketres._log_event(action text, outcome text, event_id uuid,
+    reservation_id uuid, user_id text, actor text, seats int, reason text) RETURNS void
+    AS 'MODULE_PATHNAME', 'tr_log_event_sql' LANGUAGE C VOLATILE;
+
+-- the schema the tr_* functions live in
+CREATE FUNCTION ticketres._extschema() RETURNS name
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT n.nspname FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace
+     WHERE e.extname = 'ticketres'
+$$;
+
+-- who is acting: the PostgREST JWT's sub if any, else the session user
+CREATE FUNCTION ticketres._actor() RETURNS text
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT coalesce(nullif(nullif(current_setting('request.jwt.claims', true), ''), '{}')::jsonb ->> 'sub',
+                    session_user::text)
+$$;
+
+-- record an admin action in the audit log and the event log
+CREATE FUNCTION ticketres._audit(action text, outcome text, event_id uuid, reservation_id uuid,
+    seat_ids uuid[], reason text, details jsonb, user_id text DEFAULT NULL) RETURNS void
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    who text := ticketres._actor();
+BEGIN
+    IF length(reason) > 1000 THEN
+        RAISE EXCEPTION 'reason must be at most 1000 characters' USING ERRCODE = '22023';
+    END IF;
+    INSERT INTO ticketres.audit_log (actor, action, event_id, reservation_id, seat_ids, reason, details)
+    VALUES (who, action, event_id, reservation_id, seat_ids, reason,
+            details || jsonb_build_object('session_user', session_user::text));
+    PERFORM ticketres._log_event(action, outcome, event_id, reservation_id, user_id, who,
+                                 cardinality(seat_ids), reason);
+END
+$$;
+
+-- Try the advisory lock of every seat in ascending id order, as the C code
+-- does (never wait): PT409 seat busy at the first one another call holds.
+CREATE FUNCTION ticketres._try_lock_seats(seat_ids uuid[]) RETURNS void
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    s uuid;
+BEGIN
+    FOR s IN SELECT DISTINCT q.id FROM unnest(seat_ids) AS q(id) ORDER BY 1 LOOP
+        IF NOT (SELECT pg_try_advisory_xact_lock(k.key1, k.key2) FROM ticketres.seat_lock_keys(s) AS k) THEN
+            RAISE EXCEPTION 'seat busy' USING ERRCODE = 'PT409',
+                DETAIL = format('Seat %s is locked by a concurrent call.', s),
+                HINT = 'Retry shortly; nothing was changed.';
+        END IF;
+    END LOOP;
+END
+$$;
+
+-- 22023 unless seat_ids is a usable list; PT404 unless every seat is the event's
+CREATE FUNCTION ticketres._check_event_seats(event_id uuid, seat_ids uuid[]) RETURNS void
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    missing uuid[];
+BEGIN
+    PERFORM ticketres._event_must_exist(event_id);
+    IF seat_ids IS NULL OR cardinality(seat_ids) = 0 THEN
+        RAISE EXCEPTION 'seat_ids must not be empty' USING ERRCODE = '22023';
+    ELSIF array_ndims(seat_ids) <> 1 OR array_position(seat_ids, NULL) IS NOT NULL THEN
+        RAISE EXCEPTION 'seat_ids must be a list without nulls' USING ERRCODE = '22023';
+    ELSIF cardinality(seat_ids) > 100000 THEN
+        RAISE EXCEPTION 'seat_ids must not have more than 100000 elements' USING ERRCODE = '22023';
+    ELSIF (SELECT count(DISTINCT q) FROM unnest(seat_ids) q) <> cardinality(seat_ids) THEN
+        RAISE EXCEPTION 'seat_ids must not contain duplicates' USING ERRCODE = '22023';
+    END IF;
+    SELECT array_agg(q.id ORDER BY q.id) INTO missing FROM unnest(seat_ids) AS q(id)
+     WHERE NOT EXISTS (SELECT 1 FROM ticketres.seats s
+                        WHERE s.id = q.id AND s.event_id = _check_event_seats.event_id);
+    IF missing IS NOT NULL THEN
+        RAISE EXCEPTION 'seat not found' USING ERRCODE = 'PT404',
+            DETAIL = format('Event %s has no seat %s.', event_id, array_to_string(missing, ', '));
+    END IF;
+END
+$$;
+
+-- block (available -> blocked) or unblock (blocked -> available) seats under
+-- the seat locks; seats already in the target state are left as they are
+CREATE FUNCTION ticketres._set_blocked(event_id uuid, seat_ids uuid[], reason text, block boolean)
+RETURNS int
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    taken uuid[];
+    n int;
+    from_status ticketres.seat_status := CASE WHEN block THEN 'available' ELSE 'blocked' END;
+    to_status ticketres.seat_status := CASE WHEN block THEN 'blocked' ELSE 'available' END;
+BEGIN
+    PERFORM ticketres._check_event_seats(event_id, seat_ids);
+    PERFORM ticketres._try_lock_seats(seat_ids);
+    SELECT array_agg(s.id ORDER BY s.id) INTO taken FROM ticketres.seats s
+     WHERE s.id = ANY (seat_ids) AND s.status NOT IN ('available', 'blocked');
+    IF taken IS NOT NULL AND block THEN
+        RAISE EXCEPTION 'seat unavailable' USING ERRCODE = 'PT409',
+            DETAIL = format('Seat %s is held or sold.', array_to_string(taken, ', ')),
+            HINT = 'Release the reservation first (tr_release_reservation), or wait for the hold to end and tr_expire() to run; nothing was blocked.';
+    END IF;
+    UPDATE ticketres.seats s SET status = to_status, updated_at = clock_timestamp()
+     WHERE s.id = ANY (seat_ids) AND s.event_id = _set_blocked.event_id AND s.status = from_status;
+    GET DIAGNOSTICS n = ROW_COUNT;
+    PERFORM ticketres._count_add(event_id, CASE WHEN block THEN -n ELSE n END);
+    PERFORM ticketres._audit(CASE WHEN block THEN 'block_seats' ELSE 'unblock_seats' END,
+                             CASE WHEN block THEN 'blocked' ELSE 'unblocked' END,
+                             event_id, NULL, seat_ids, reason, jsonb_build_object('changed', n));
+    RETURN n;
+END
+$$;
+
+CREATE FUNCTION tr_block_seats(event_id uuid, seat_ids uuid[], reason text DEFAULT NULL)
+RETURNS int
+LANGUAGE sql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$ SELECT ticketres._set_blocked(event_id, seat_ids, reason, true) $$;
+
+CREATE FUNCTION tr_unblock_seats(event_id uuid, seat_ids uuid[], reason text DEFAULT NULL)
+RETURNS int
+LANGUAGE sql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$ SELECT ticketres._set_blocked(event_id, seat_ids, reason, false) $$;
+
+-- a reservation for an admin action: PT404 unless it exists, PT409 unless its
+-- status is one of allowed
+CREATE FUNCTION ticketres._admin_reservation(reservation_id uuid,
+    allowed ticketres.reservation_status[]) RETURNS ticketres.reservations
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    r ticketres.reservations;
+BEGIN
+    IF reservation_id IS NULL THEN
+        RAISE EXCEPTION 'reservation_id must not be null' USING ERRCODE = '22023';
+    END IF;
+    SELECT * INTO r FROM ticketres.reservations x WHERE x.id = _admin_reservation.reservation_id;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'reservation not found' USING ERRCODE = 'PT404',
+            DETAIL = format('No reservation has id %s.', reservation_id);
+    END IF;
+    IF NOT r.status = ANY (allowed) THEN
+        RAISE EXCEPTION 'reservation not pending' USING ERRCODE = 'PT409',
+            DETAIL = format('Reservation %s is %s.', reservation_id, r.status),
+            HINT = format('Only a reservation that is %s can be changed this way.',
+                          array_to_string(allowed, ' or '));
+    END IF;
+    RETURN r;
+END
+$$;
+
+CREATE FUNCTION tr_release_reservation(reservation_id uuid, reason text)
+RETURNS ticketres.reservations
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    r ticketres.reservations;
+    res ticketres.reservations;
+    n int;
+BEGIN
+    IF reason IS NULL OR length(btrim(reason)) = 0 THEN
+        RAISE EXCEPTION 'reason must not be empty' USING ERRCODE = '22023';
+    END IF;
+    r := ticketres._admin_reservation(reservation_id, '{pending,confirmed}');
+    PERFORM ticketres._try_lock_seats(r.seat_ids);
+    UPDATE ticketres.reservations x SET status = 'cancelled', cancelled_at = clock_timestamp()
+     WHERE x.id = r.id AND x.status = r.status RETURNING x.* INTO res;
+    IF NOT FOUND THEN   -- moved between our read and our locks: report its state now
+        r := ticketres._admin_reservation(reservation_id, ARRAY[r.status]);
+        RAISE EXCEPTION 'seat busy' USING ERRCODE = 'PT409', HINT = 'Retry shortly.';
+    END IF;
+    UPDATE ticketres.seats s SET status = 'available', reservation_id = NULL,
+           updated_at = clock_timestamp()
+     WHERE s.id = ANY (r.seat_ids) AND s.reservation_id = r.id
+       AND s.status = CASE r.status WHEN 'pending' THEN 'reserved' ELSE 'confirmed' END::ticketres.seat_status;
+    GET DIAGNOSTICS n = ROW_COUNT;
+    IF n <> cardinality(r.seat_ids) THEN
+        RAISE EXCEPTION 'reservation % holds % seats but % are %', r.id, cardinality(r.seat_ids), n,
+            r.status USING ERRCODE = 'XX001',
+            HINT = 'Nothing was changed. Run ticketres.check_invariants().';
+    END IF;
+    PERFORM ticketres._count_add(r.event_id, n);
+    PERFORM ticketres._audit('release_reservation', 'released', r.event_id, r.id, r.seat_ids, reason,
+                             jsonb_build_object('previous_status', r.status, 'user_id', r.user_id,
+                                                'total_amount', r.total_amount),
+                             r.user_id);
+    RETURN res;
+END
+$$;
+
+CREATE FUNCTION tr_extend_hold(reservation_id uuid, extend_by interval, reason text DEFAULT NULL)
+RETURNS ticketres.reservations
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    max_hold constant interval := '2 hours';    -- from created_at, per reservation
+    r ticketres.reservations;
+    res ticketres.reservations;
+    new_expiry timestamptz;
+BEGIN
+    IF extend_by IS NULL OR extend_by <= interval '0'
+       OR extract(month FROM extend_by) <> 0 OR extract(year FROM extend_by) <> 0 THEN
+        RAISE EXCEPTION 'extend_by must be a positive interval of at most 2 hours' USING ERRCODE = '22023';
+    END IF;
+    r := ticketres._admin_reservation(reservation_id, '{pending}');
+    IF r.expires_at <= clock_timestamp() THEN
+        RAISE EXCEPTION 'hold expired' USING ERRCODE = 'PT410',
+            DETAIL = format('The hold of reservation %s ended at %s.', r.id, r.expires_at),
+            HINT = 'A hold that has ended cannot be extended; reserve the seats again.';
+    END IF;
+    new_expiry := r.expires_at + extend_by;
+    IF new_expiry > r.created_at + max_hold THEN
+        RAISE EXCEPTION 'hold would exceed 2 hours' USING ERRCODE = '22023',
+            DETAIL = format('Reservation %s was made at %s; its hold may last until %s at most.',
+                            r.id, r.created_at, r.created_at + max_hold);
+    END IF;
+    PERFORM ticketres._try_lock_seats(r.seat_ids);
+    UPDATE ticketres.reservations x SET expires_at = new_expiry
+     WHERE x.id = r.id AND x.status = 'pending' AND x.expires_at = r.expires_at
+       AND x.expires_at > clock_timestamp()
+    RETURNING x.* INTO res;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'seat busy' USING ERRCODE = 'PT409',
+            DETAIL = format('Reservation %s changed while this call ran.', r.id),
+            HINT = 'Retry shortly.';
+    END IF;
+    PERFORM ticketres._audit('extend_hold', 'extended', r.event_id, r.id, r.seat_ids, reason,
+                             jsonb_build_object('old_expires_at', r.expires_at,
+                                                'new_expires_at', new_expiry,
+                                                'user_id', r.user_id),
+                             r.user_id);
+    RETURN res;
+END
+$$;
+
+-- The pg_cron job: tr_expire() while the extension exists; once it has been
+-- dropped, the job removes itself instead of failing every minute.
+CREATE FUNCTION ticketres._expiry_job_command() RETURNS text
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT format('DO $ticketres$ BEGIN'
+                  ' IF pg_catalog.to_regprocedure(%L) IS NOT NULL THEN PERFORM %I.tr_expire();'
+                  ' ELSIF pg_catalog.to_regnamespace(''cron'') IS NOT NULL THEN PERFORM cron.unschedule(%L);'
+                  ' END IF; END $ticketres$',
+                  format('%I.tr_expire(integer)', ticketres._extschema()), ticketres._extschema(),
+                  'ticketres-expire')
+$$;
+
+-- 55000 unless pg_cron can schedule jobs from this database
+CREATE FUNCTION ticketres._cron_must_exist(schedule text DEFAULT '* * * * *') RETURNS void
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    cron_db text := current_setting('cron.database_name', true);
+BEGIN
+    IF to_regprocedure('cron.schedule(text,text,text)') IS NOT NULL THEN
+        RETURN;
+    END IF;
+    IF cron_db IS NOT NULL AND cron_db <> current_database() THEN
+        RAISE EXCEPTION 'pg_cron runs in another database' USING ERRCODE = '55000',
+            DETAIL = format('pg_cron is loaded with cron.database_name = %L; this database is %L.',
+                            cron_db, current_database()),
+            HINT = format('Connect to %s and run: SELECT cron.schedule_in_database(%L, %L, %L, %L);',
+                          cron_db, 'ticketres-expire', schedule, ticketres._expiry_job_command(),
+                          current_database());
+    END IF;
+    RAISE EXCEPTION 'pg_cron is not available' USING ERRCODE = '55000',
+        DETAIL = 'The function cron.schedule does not exist in this database.',
+        HINT = 'Install postgresql-15-cron, set shared_preload_libraries = ''pg_cron'' and cron.database_name to this database, restart, then CREATE EXTENSION pg_cron.';
+END
+$$;
+
+CREATE FUNCTION tr_schedule_expiry(schedule text DEFAULT '* * * * *') RETURNS bigint
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    job bigint;
+BEGIN
+    IF schedule IS NULL OR length(btrim(schedule)) = 0 THEN
+        RAISE EXCEPTION 'schedule must not be empty' USING ERRCODE = '22023';
+    END IF;
+    PERFORM ticketres._cron_must_exist(schedule);
+    -- pg_cron upserts by (job name, user): calling again updates the one job
+    EXECUTE 'SELECT cron.schedule($1, $2, $3)' INTO job
+        USING 'ticketres-expire', schedule, ticketres._expiry_job_command();
+    RETURN job;
+END
+$$;
+
+CREATE FUNCTION tr_unschedule_expiry() RETURNS boolean
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    found_job boolean;
+BEGIN
+    PERFORM ticketres._cron_must_exist();
+    EXECUTE 'SELECT EXISTS (SELECT 1 FROM cron.job WHERE jobname = $1 AND username = current_user)'
+        INTO found_job USING 'ticketres-expire';
+    IF found_job THEN
+        EXECUTE 'SELECT cron.unschedule($1)' USING 'ticketres-expire';
+    END IF;
+    RETURN found_job;
+END
+$$;
+
+-- the expiry job and its last run, or null fields without pg_cron here
+CREATE FUNCTION ticketres._expiry_job_health() RETURNS jsonb
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    job jsonb;
+    last_run jsonb;
+BEGIN
+    IF to_regclass('cron.job') IS NULL THEN
+        RETURN jsonb_build_object('pg_cron', false, 'scheduled', NULL, 'last_run', NULL);
+    END IF;
+    EXECUTE 'SELECT to_jsonb(j) FROM (SELECT jobid, schedule, active, database, username'
+            ' FROM cron.job WHERE jobname = $1 ORDER BY jobid LIMIT 1) j'
+        INTO job USING 'ticketres-expire';
+    IF job IS NOT NULL AND to_regclass('cron.job_run_details') IS NOT NULL THEN
+        EXECUTE 'SELECT to_jsonb(d) FROM (SELECT status, start_time, end_time, return_message'
+                ' FROM cron.job_run_details WHERE jobid = $1 ORDER BY runid DESC LIMIT 1) d'
+            INTO last_run USING (job ->> 'jobid')::bigint;
+    END IF;
+    RETURN jsonb_build_object('pg_cron', true, 'scheduled', job IS NOT NULL, 'job', job,
+                              'last_run', last_run);
+END
+$$;
+
+-- Redis as tr_health reports it; reachable is null until the Redis module
+-- (ticketres.redis_ping) exists and a URL is set
+CREATE FUNCTION ticketres._redis_health() RETURNS jsonb
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    configured boolean := coalesce(current_setting('ticketres.redis_url', true), '') <> '';
+    reachable boolean;
+BEGIN
+    IF configured AND to_regprocedure('ticketres.redis_ping()') IS NOT NULL THEN
+        BEGIN
+            EXECUTE 'SELECT ticketres.redis_ping()' INTO reachable;
+        EXCEPTION WHEN OTHERS THEN
+            reachable := false;
+        END;
+    END IF;
+    RETURN jsonb_build_object('configured', configured, 'reachable', reachable);
+END
+$$;
+
+CREATE FUNCTION tr_health() RETURNS jsonb
+LANGUAGE plpgsql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    lib record := ticketres._library();
+    redis jsonb := ticketres._redis_health();
+    expiry jsonb := ticketres._expiry_job_health();
+    overdue bigint;
+BEGIN
+    SELECT count(*) INTO overdue FROM ticketres.reservations r
+     WHERE r.status = 'pending' AND r.expires_at <= clock_timestamp();
+    RETURN jsonb_build_object(
+        'status', CASE WHEN redis ->> 'reachable' = 'false' OR expiry ->> 'scheduled' = 'false'
+                            OR expiry #>> '{last_run,status}' = 'failed'
+                       THEN 'degraded' ELSE 'ok' END,
+        'extension_version', (SELECT e.extversion FROM pg_extension e WHERE e.extname = 'ticketres'),
+        'library_version', lib.version,
+        'preloaded', lib.preloaded,
+        'redis', redis,
+        'expiry', expiry,
+        'overdue_holds', overdue,
+        'checked_at', clock_timestamp());
+END
+$$;
+
+-- gauges from the tables, in exposition format; one pass over the seats of
+-- the events that have not ended (the cost grows with their seat count)
+CREATE FUNCTION ticketres._metrics_gauges() RETURNS text
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    WITH live AS (
+        SELECT e.id FROM ticketres.events e WHERE e.ends_at > clock_timestamp()
+    ), seats AS (
+        SELECT s.event_id, s.status, count(*) AS n
+          FROM ticketres.seats s JOIN live ON live.id = s.event_id GROUP BY 1, 2
+    ), overdue AS (
+        SELECT r.event_id, count(*) AS holds, sum(cardinality(r.seat_ids)) AS seats
+          FROM ticketres.reservations r
+         WHERE r.status = 'pending' AND r.expires_at <= clock_timestamp() GROUP BY 1
+    )
+    SELECT E'# HELP ticketres_reservations Reservations by status (pending includes overdue holds).\n'
+        || E'# TYPE ticketres_reservations gauge\n'
+        || (SELECT string_agg(format('ticketres_reservations{status="%s"} %s', st, coalesce(c.n, 0)),
+                              E'\n' ORDER BY st) || E'\n'
+              FROM unnest(enum_range(NULL::ticketres.reservation_status)) AS st
+              LEFT JOIN (SELECT r.status, count(*) AS n FROM ticketres.reservations r GROUP BY 1) c
+                ON c.status = st)
+        || E'# HELP ticketres_overdue_holds Pending reservations past expires_at that tr_expire has not swept yet.\n'
+        || E'# TYPE ticketres_overdue_holds gauge\n'
+        || format(E'ticketres_overdue_holds %s\n', (SELECT coalesce(sum(o.holds), 0) FROM overdue o))
+        || E'# HELP ticketres_seats Seats by status, per event that has not ended.\n'
+        || E'# TYPE ticketres_seats gauge\n'
+        || coalesce((SELECT string_agg(format('ticketres_seats{event="%s",status="%s"} %s',
+                                              live.id, st, coalesce(c.n, 0)),
+                                       E'\n' ORDER BY live.id, st) || E'\n'
+                       FROM live CROSS JOIN unnest(enum_range(NULL::ticketres.seat_status)) AS st
+                       LEFT JOIN seats c ON c.event_id = live.id AND c.status = st), '')
+        || E'# HELP ticketres_seats_available What tr_available_count reports, per event that has not ended.\n'
+        || E'# TYPE ticketres_seats_available gauge\n'
+        || coalesce((SELECT string_agg(format('ticketres_seats_available{event="%s"} %s',
+                                              live.id, a.n + coalesce(o.seats, 0)),
+                                       E'\n' ORDER BY live.id) || E'\n'
+                       FROM live
+                       JOIN (SELECT c.event_id, sum(c.available) AS n FROM ticketres.seat_counts c
+                              GROUP BY 1) a ON a.event_id = live.id
+                       LEFT JOIN overdue o ON o.event_id = live.id), '')
+$$;
+
+CREATE FUNCTION tr_metrics() RETURNS @extschema@."text/plain"
+LANGUAGE sql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$ SELECT ticketres._metrics_shared() || ticketres._metrics_gauges() $$;
+
+COMMENT ON FUNCTION tr_block_seats(uuid, uuid[], text) IS
+$$Block seats (admin): available seats become blocked, never sold and not counted as available.
+Seats already blocked are left as they are; returns how many seats changed. Recorded in ticketres.audit_log with the reason. Errors: 22023 bad argument, PT404 event or seat not found, PT409 seat unavailable (held or sold) / seat busy.$$;
+COMMENT ON FUNCTION tr_unblock_seats(uuid, uuid[], text) IS
+$$Unblock seats (admin): blocked seats become available again.
+Seats that are not blocked are left as they are; returns how many seats changed. Recorded in ticketres.audit_log. Errors: 22023 bad argument, PT404 event or seat not found, PT409 seat busy.$$;
+COMMENT ON FUNCTION tr_release_reservation(uuid, text) IS
+$$Release a reservation (admin), e.g. for a refund: pending or confirmed becomes cancelled and its seats available.
+reason is required and recorded in ticketres.audit_log. Acts on any user's reservation. Errors: 22023 bad argument, PT404 reservation not found, PT409 reservation not pending (already cancelled or expired) / seat busy.$$;
+COMMENT ON FUNCTION tr_extend_hold(uuid, interval, text) IS
+$$Extend a pending hold (admin), e.g. while a payment is in progress.
+The hold may last at most 2 hours from the reservation's created_at in total. Recorded in ticketres.audit_log. Errors: 22023 bad extend_by or beyond 2 hours, PT404 reservation not found, PT409 reservation not pending / seat busy, PT410 hold expired.$$;
+COMMENT ON FUNCTION tr_schedule_expiry(text) IS
+$$Schedule tr_expire() with pg_cron as the job 'ticketres-expire'.
+schedule is a cron expression (default every minute). Calling it again updates the one job; returns its job id. Needs pg_cron in this database (cron.database_name); from another database use cron.schedule_in_database as the error's hint shows. Errors: 22023 bad schedule, 55000 pg_cron not available or runs in another database.$$;
+COMMENT ON FUNCTION tr_unschedule_expiry() IS
+$$Remove the pg_cron job 'ticketres-expire'.
+Returns true when a job was removed, false when there was none. Errors: 55000 pg_cron not available or runs in another database.$$;
+COMMENT ON FUNCTION tr_health() IS
+$$Health of ticketres as JSON.
+Fields: status (ok or degraded), extension_version, library_version, preloaded, redis {configured, reachable}, expiry {pg_cron, scheduled, job, last_run}, overdue_holds, checked_at.$$;
+COMMENT ON FUNCTION tr_metrics() IS
+$$Metrics in Prometheus text exposition format.
+Counters (reservations by outcome, confirmations, cancellations, expirations, Redis locks, latency histograms) need ticketres in shared_preload_libraries; ticketres_preloaded says whether they are there. Gauges (reservations by status, overdue holds, seats by status per event) come from the tables.$$;
+
+REVOKE ALL ON TABLE ticketres.audit_log FROM PUBLIC;
+REVOKE ALL ON SEQUENCE ticketres.audit_log_id_seq FROM PUBLIC;
+REVOKE ALL ON FUNCTION ticketres._metrics_shared(), ticketres._library(),
+    ticketres._log_event(text, text, uuid, uuid, text, text, int, text),
+    ticketres._extschema(), ticketres._actor(),
+    ticketres._audit(text, text, uuid, uuid, uuid[], text, jsonb, text),
+    ticketres._try_lock_seats(uuid[]), ticketres._check_event_seats(uuid, uuid[]),
+    ticketres._set_blocked(uuid, uuid[], text, boolean),
+    ticketres._admin_reservation(uuid, ticketres.reservation_status[]),
+    ticketres._expiry_job_command(), ticketres._cron_must_exist(text),
+    ticketres._expiry_job_health(), ticketres._redis_health(), ticketres._metrics_gauges()
+    FROM PUBLIC;
+REVOKE ALL ON FUNCTION
+    tr_block_seats(uuid, uuid[], text),
+    tr_unblock_seats(uuid, uuid[], text),
+    tr_release_reservation(uuid, text),
+    tr_extend_hold(uuid, interval, text),
+    tr_schedule_expiry(text),
+    tr_unschedule_expiry(),
+    tr_health(),
+    tr_metrics()
     FROM PUBLIC;

@@ -75,6 +75,24 @@ check_movable(TrMove move, const TrResInfo *info, const pg_uuid_t *res_id, Times
 				 errhint("Only a pending reservation can be confirmed or cancelled.")));
 }
 
+/* Count a done confirm/cancel and log it. */
+static void
+move_observe(TrMove move, const TrResInfo *info, const pg_uuid_t *res_id, const char *user,
+			 TimestampTz start)
+{
+	TrLogEvent	e = {0};
+
+	tr_metrics_count(move == TR_CONFIRM ? TRC_CONFIRMED : TRC_CANCELLED, 1);
+	e.action = move == TR_CONFIRM ? "confirm" : "cancel";
+	e.outcome = move == TR_CONFIRM ? "confirmed" : "cancelled";
+	e.event = DatumGetUUIDP(info->event_id);
+	e.reservation = res_id;
+	e.user = user;
+	e.seats = info->seats.n;
+	e.usecs = GetCurrentTimestamp() - start;
+	tr_log_change(&e);
+}
+
 /* Confirm or cancel: shared checks, locks and guarded updates. */
 static Datum
 move_reservation(FunctionCallInfo fcinfo, TrMove move)
@@ -132,6 +150,7 @@ move_reservation(FunctionCallInfo fcinfo, TrMove move)
 				 errhint("Nothing was changed. Run the invariant check in README.md.")));
 	if (move == TR_CANCEL)
 		tr_count_add(info.event_id, info.seats.n);
+	move_observe(move, &info, res_id, user, now);
 	SPI_finish();
 	return result;
 }
@@ -155,12 +174,42 @@ tr_cancel(PG_FUNCTION_ARGS)
 }
 
 /*
+ * The event log's line per expired reservation, from columns 4-6 (ids,
+ * users, seats released) of a TP_EXPIRE_BY_IDS row.
+ */
+static void
+log_expired(HeapTuple tup, TupleDesc desc, const pg_uuid_t *event, bool lazy)
+{
+	bool		isnull;
+	Datum	   *ids,
+			   *users,
+			   *seats;
+	int			n;
+
+	deconstruct_array(DatumGetArrayTypeP(SPI_getbinval(tup, desc, 4, &isnull)),
+					  UUIDOID, UUID_LEN, false, TYPALIGN_CHAR, &ids, NULL, &n);
+	deconstruct_array(DatumGetArrayTypeP(SPI_getbinval(tup, desc, 5, &isnull)),
+					  TEXTOID, -1, false, TYPALIGN_INT, &users, NULL, &n);
+	deconstruct_array(DatumGetArrayTypeP(SPI_getbinval(tup, desc, 6, &isnull)),
+					  INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE, &seats, NULL, &n);
+	for (int i = 0; i < n; i++)
+	{
+		TrLogEvent	e = {.action = "expire", .outcome = lazy ? "lazy" : "sweep",
+			.event = event, .reservation = DatumGetUUIDP(ids[i]),
+		.user = TextDatumGetCString(users[i]), .seats = (int) DatumGetInt64(seats[i])};
+
+		tr_log_change(&e);
+	}
+}
+
+/*
  * Expire the pending reservations in ids (uuid[]) whose seat locks the caller
  * holds, give their seats back and move the counters. Returns how many
- * reservations were expired.
+ * reservations were expired; logs one line per reservation (lazy: for
+ * tr_reserve).
  */
 int64
-tr_expire_ids(Datum ids, TimestampTz now)
+tr_expire_ids(Datum ids, TimestampTz now, bool lazy)
 {
 	Datum		values[2] = {ids, TimestampTzGetDatum(now)};
 	uint64		n = tr_exec(TP_EXPIRE_BY_IDS, values, NULL, SPI_OK_SELECT);
@@ -174,6 +223,8 @@ tr_expire_ids(Datum ids, TimestampTz now)
 
 		expired += DatumGetInt64(SPI_getbinval(tt->vals[i], tt->tupdesc, 2, &isnull));
 		tr_count_add(event, DatumGetInt64(SPI_getbinval(tt->vals[i], tt->tupdesc, 3, &isnull)));
+		if (tr_log_events)
+			log_expired(tt->vals[i], tt->tupdesc, DatumGetUUIDP(event), lazy);
 	}
 	return expired;
 }
@@ -213,7 +264,7 @@ expire_batch(TimestampTz now, TimestampTz *last_exp, pg_uuid_t *last_id, int lim
 	if (nids > 0)
 		*expired += tr_expire_ids(PointerGetDatum(construct_array(ids, nids, UUIDOID,
 																  UUID_LEN, false,
-																  TYPALIGN_CHAR)), now);
+																  TYPALIGN_CHAR)), now, false);
 	/* bound the lock table: the row guard protects the rest of the transaction */
 	for (uint64 i = 0; i < n; i++)
 		tr_unlock_seats(&lists[i], nlocked[i]);
@@ -248,5 +299,6 @@ tr_expire(PG_FUNCTION_ARGS)
 			break;
 	}
 	SPI_finish();
+	tr_metrics_count(TRC_EXPIRED_SWEEP, expired);
 	PG_RETURN_INT32((int32) expired);
 }

@@ -11,6 +11,8 @@
  *      holds on those seats (lazy expiry) and guard again; still short, say
  *      why (not found / unavailable / busy) and abort everything;
  *   6. insert the reservation, move the availability counter.
+ * tr_reserve wraps it all to count and time every call by outcome (metrics.c)
+ * and log the holds it makes (eventlog.c).
  */
 #include "ticketres.h"
 
@@ -140,7 +142,7 @@ expire_overdue(Datum seat_arr, const pg_uuid_t *event, TimestampTz now)
 		ids[i] = tr_getdatum(i, 1, &isnull);
 	}
 	return tr_expire_ids(PointerGetDatum(construct_array(ids, n, UUIDOID, UUID_LEN,
-														 false, TYPALIGN_CHAR)), now);
+														 false, TYPALIGN_CHAR)), now, true);
 }
 
 /* The guard came up short: say why, naming the seats. Never returns. */
@@ -220,14 +222,22 @@ insert_reservation(const pg_uuid_t *res_id, const pg_uuid_t *event, const char *
 		elog(ERROR, "ticketres: reservation insert returned no row");
 }
 
-PG_FUNCTION_INFO_V1(tr_reserve);
+/* What a successful tr_reserve did, for metrics and the event log. */
+typedef struct TrReserveDone
+{
+	bool		replay;
+	pg_uuid_t  *event;
+	pg_uuid_t	res_id;
+	char	   *user;
+	int			nseats;
+	int64		lazy_expired;
+} TrReserveDone;
 
 /*
- * tr_reserve(event_id uuid, user_id text, seat_ids uuid[],
- *            idempotency_key text, hold interval) returns ticketres.reservations
+ * tr_reserve proper; returns the reservation and fills *done.
  */
-Datum
-tr_reserve(PG_FUNCTION_ARGS)
+static Datum
+reserve_call(FunctionCallInfo fcinfo, TrReserveDone *done)
 {
 	MemoryContext outer = CurrentMemoryContext;
 	TimestampTz now = GetCurrentTimestamp();
@@ -238,7 +248,6 @@ tr_reserve(PG_FUNCTION_ARGS)
 	int64		hold_usecs = -1;
 	Datum		seat_arr;
 	Datum		result;
-	pg_uuid_t	res_id;
 	int64		total = 0;
 	int			busy,
 				taken;
@@ -252,6 +261,9 @@ tr_reserve(PG_FUNCTION_ARGS)
 	if (!PG_ARGISNULL(4))
 		hold_usecs = tr_hold_usecs(PG_GETARG_INTERVAL_P(4));
 	seat_arr = tr_seat_list_array(&seats);
+	done->event = event;
+	done->user = user;
+	done->nseats = seats.n;
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "ticketres: SPI_connect failed");
@@ -260,9 +272,10 @@ tr_reserve(PG_FUNCTION_ARGS)
 		tr_lock_idempotency_key(user, key);
 		if (replay_lookup(user, key, event, &seats))
 		{
+			done->replay = true;
 			result = tr_result_row(fcinfo, outer, 0);
 			SPI_finish();
-			PG_RETURN_DATUM(result);
+			return result;
 		}
 	}
 	hold_usecs = check_event(event, seats.n, now, hold_usecs);
@@ -276,16 +289,86 @@ tr_reserve(PG_FUNCTION_ARGS)
 						   tr_uuid_str(&seats.ids[busy])),
 				 errhint("Retry shortly or choose other seats; nothing was reserved.")));
 
-	tr_new_uuid(&res_id);
-	taken = take_seats(seat_arr, event, &res_id, now, &total);
-	if (taken < seats.n && expire_overdue(seat_arr, event, now) > 0)
-		taken += take_seats(seat_arr, event, &res_id, now, &total);
+	tr_new_uuid(&done->res_id);
+	taken = take_seats(seat_arr, event, &done->res_id, now, &total);
+	if (taken < seats.n && (done->lazy_expired = expire_overdue(seat_arr, event, now)) > 0)
+		taken += take_seats(seat_arr, event, &done->res_id, now, &total);
 	if (taken < seats.n)
-		report_short(seat_arr, event, &res_id, now);
+		report_short(seat_arr, event, &done->res_id, now);
 
 	tr_count_add(UUIDPGetDatum(event), -(int64) seats.n);
-	insert_reservation(&res_id, event, user, seat_arr, key, total, now, hold_usecs);
+	insert_reservation(&done->res_id, event, user, seat_arr, key, total, now, hold_usecs);
 	result = tr_result_row(fcinfo, outer, 0);
 	SPI_finish();
+	return result;
+}
+
+/*
+ * The metrics outcome of the error being thrown out of reserve_call; ctx is
+ * a context to copy the error into (not ErrorContext, where PG_CATCH runs).
+ */
+static int
+reserve_error_outcome(MemoryContext ctx)
+{
+	ErrorData  *edata;
+	int			outcome = TR_RES_ERROR;
+
+	MemoryContextSwitchTo(ctx);
+	edata = CopyErrorData();
+
+	if (edata->sqlerrcode == TR_ERRCODE_CONFLICT)
+		outcome = strcmp(edata->message, TR_MSG_SEAT_BUSY) == 0 ? TR_RES_BUSY : TR_RES_CONFLICT;
+	FreeErrorData(edata);
+	return outcome;
+}
+
+/* Count a successful call and log its state change. */
+static void
+reserve_observe(const TrReserveDone *done, int64 usecs)
+{
+	TrLogEvent	e = {0};
+
+	tr_metrics_reserve(done->replay ? TR_RES_REPLAY : TR_RES_CREATED, usecs);
+	tr_metrics_count(TRC_EXPIRED_LAZY, done->lazy_expired);
+	if (done->replay)
+		return;
+	e.action = "reserve";
+	e.outcome = "created";
+	e.event = done->event;
+	e.reservation = &done->res_id;
+	e.user = done->user;
+	e.seats = done->nseats;
+	e.usecs = usecs;
+	tr_log_change(&e);
+}
+
+PG_FUNCTION_INFO_V1(tr_reserve);
+
+/*
+ * tr_reserve(event_id uuid, user_id text, seat_ids uuid[],
+ *            idempotency_key text, hold interval) returns ticketres.reservations
+ *
+ * Every call, failed or not, is counted by outcome and timed (metrics.c).
+ */
+Datum
+tr_reserve(PG_FUNCTION_ARGS)
+{
+	TrReserveDone done = {0};
+	MemoryContext ctx = CurrentMemoryContext;
+	instr_time	start;
+	Datum		result;
+
+	INSTR_TIME_SET_CURRENT(start);
+	PG_TRY();
+	{
+		result = reserve_call(fcinfo, &done);
+	}
+	PG_CATCH();
+	{
+		tr_metrics_reserve(reserve_error_outcome(ctx), tr_usecs_since(start));
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+	reserve_observe(&done, tr_usecs_since(start));
 	PG_RETURN_DATUM(result);
 }

