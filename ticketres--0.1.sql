@@ -421,12 +421,13 @@ BEGIN
         RAISE EXCEPTION 'status must be one of available, reserved, confirmed, blocked'
             USING ERRCODE = '22023';
     END IF;
-    -- a seat held by an overdue hold is shown as what it is: available
+    -- a seat held by an overdue hold is shown as what it is: available; the
+    -- map never reveals reservation ids (it is public)
     RETURN QUERY
     SELECT * FROM (
         SELECT s.id, s.event_id, s.label, s.section, s.row_label, s.seat_number, s.price,
                CASE WHEN r.id IS NULL THEN s.status ELSE 'available' END AS status,
-               CASE WHEN r.id IS NULL THEN s.reservation_id END AS reservation_id,
+               NULL::uuid AS reservation_id,     -- whose hold it is is nobody else's business
                s.updated_at
           FROM ticketres.seats s
           LEFT JOIN ticketres.reservations r
@@ -690,7 +691,7 @@ $$Generate a block of seats labelled section-row-number.
 Adds rows * seats_per_row seats (at most 5,000,000) at one price. Returns the number added. Errors: 22023 bad argument or existing labels, PT404 event not found.$$;
 COMMENT ON FUNCTION tr_list_seats(uuid, text) IS
 $$The seat map of an event.
-Optionally only seats of one status (available, reserved, confirmed, blocked). A seat whose hold has ended is shown as available. Errors: 22023 bad status, PT404 event not found.$$;
+Optionally only seats of one status (available, reserved, confirmed, blocked). A seat whose hold has ended is shown as available; reservation_id is never shown. Errors: 22023 bad status, PT404 event not found.$$;
 COMMENT ON FUNCTION tr_available_count(uuid) IS
 $$Exact number of seats that can be reserved now.
 Available seats plus seats of holds that have ended. Constant time in the number of seats. Errors: PT404 event not found.$$;

@@ -12,6 +12,8 @@ SELECT try($$SELECT tr_confirm(gen_random_uuid(), 'paul')$$);
 -- confirm: seats sold, nothing else moves
 SELECT status, confirmed_at IS NOT NULL AS stamped FROM tr_confirm(:'p1', 'paul');
 SELECT status FROM ticketres.seats WHERE id = seat('Play', 'S-4');
+-- the public seat map shows the seat sold but not whose reservation it is
+SELECT status, reservation_id FROM tr_list_seats(ev('Play')) WHERE label = 'S-4';
 SELECT try(format('SELECT tr_confirm(%L, %L)', :'p1', 'paul'));
 SELECT try(format('SELECT tr_cancel(%L, %L)', :'p1', 'paul'));
 SELECT try($$SELECT tr_reserve(ev('Play'), 'quinn', seats('Play', 'S-4'), 'q-1')$$);
@@ -28,6 +30,9 @@ SELECT status FROM tr_reserve(ev('Play'), 'quinn', seats('Play', 'S-5'), 'q-2');
 SELECT id AS late FROM tr_reserve(ev('Concert'), 'rita', seats('Concert', 'B-2-1'), 'r-1', '1 second') \gset
 SELECT pg_sleep(1.2);
 SELECT try(format('SELECT tr_confirm(%L, %L)', :'late', 'rita'));
+-- an ended hold cannot be cancelled either, and a replay of its request shows it ended
+SELECT try(format('SELECT tr_cancel(%L, %L)', :'late', 'rita'));
+SELECT status FROM tr_reserve(ev('Concert'), 'rita', seats('Concert', 'B-2-1'), 'r-1', '1 second');
 SELECT status FROM ticketres.seats WHERE id = seat('Concert', 'B-2-1');
 
 -- tr_expire tidies overdue holds and gives their seats back

@@ -57,21 +57,22 @@ load_reservation(const pg_uuid_t *res_id, const char *user)
 static void
 check_movable(TrMove move, const TrResInfo *info, const pg_uuid_t *res_id, TimestampTz now)
 {
-	bool		pending = strcmp(info->status, "pending") == 0;
+	bool		overdue = strcmp(info->status, "pending") == 0 && info->expires_at <= now;
+	const char *status = overdue ? "expired" : info->status;
 
-	if (move == TR_CONFIRM &&
-		(strcmp(info->status, "expired") == 0 || (pending && info->expires_at <= now)))
+	/* a hold ends exactly at expires_at, whether or not expiry has run yet */
+	if (move == TR_CONFIRM && strcmp(status, "expired") == 0)
 		ereport(ERROR,
 				(errcode(TR_ERRCODE_GONE),
 				 errmsg(TR_MSG_HOLD_EXPIRED),
 				 errdetail("The hold of reservation %s ended at %s.", tr_uuid_str(res_id),
 						   timestamptz_to_str(info->expires_at)),
 				 errhint("Reserve the seats again.")));
-	if (!pending)
+	if (strcmp(status, "pending") != 0)
 		ereport(ERROR,
 				(errcode(TR_ERRCODE_CONFLICT),
 				 errmsg(TR_MSG_NOT_PENDING),
-				 errdetail("Reservation %s is %s.", tr_uuid_str(res_id), info->status),
+				 errdetail("Reservation %s is %s.", tr_uuid_str(res_id), status),
 				 errhint("Only a pending reservation can be confirmed or cancelled.")));
 }
 

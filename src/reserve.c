@@ -39,9 +39,10 @@ tr_new_uuid(pg_uuid_t *u)
  */
 static bool
 replay_lookup(const char *user, const char *key, const pg_uuid_t *event,
-			  const TrSeatList *seats)
+			  const TrSeatList *seats, TimestampTz now)
 {
-	Datum		values[2] = {CStringGetTextDatum(user), CStringGetTextDatum(key)};
+	Datum		values[3] = {CStringGetTextDatum(user), CStringGetTextDatum(key),
+	TimestampTzGetDatum(now)};
 	TupleDesc	desc;
 	bool		isnull;
 	pg_uuid_t  *stored_event;
@@ -270,7 +271,7 @@ reserve_call(FunctionCallInfo fcinfo, TrReserveDone *done)
 	if (key != NULL)
 	{
 		tr_lock_idempotency_key(user, key);
-		if (replay_lookup(user, key, event, &seats))
+		if (replay_lookup(user, key, event, &seats, now))
 		{
 			done->replay = true;
 			result = tr_result_row(fcinfo, outer, 0);

@@ -23,9 +23,13 @@ typedef struct TrPlan
 
 static TrPlan tr_plans[TP__COUNT] = {
 	[TP_RES_BY_KEY] = {
-		"SELECT * FROM ticketres.reservations"
-		" WHERE user_id = $1 AND idempotency_key = $2",
-		2, {TEXTOID, TEXTOID}
+		/* as the owner sees it: a pending hold past expires_at is expired */
+		"SELECT id, event_id, user_id, seat_ids,"
+		" CASE WHEN status = 'pending' AND expires_at <= $3"
+		"  THEN 'expired'::ticketres.reservation_status ELSE status END AS status,"
+		" idempotency_key, total_amount, expires_at, created_at, confirmed_at, cancelled_at"
+		" FROM ticketres.reservations WHERE user_id = $1 AND idempotency_key = $2",
+		3, {TEXTOID, TEXTOID, TIMESTAMPTZOID}
 	},
 	[TP_EVENT_FOR_RESERVE] = {
 		"SELECT starts_at, hold_duration, max_seats_per_reservation"
