@@ -28,7 +28,7 @@ export PGOPTIONS='-c statement_timeout=60s'
 q() { tr_psql -At -c "$1"; }
 
 # outcomes recorded by conc.try (multi-statement clients); the truth for
-# tr_available_count, sampled around the call so no hold expires in between
+# tr_available_count is test/lib/truth.sql
 tr_psql >/dev/null <<'SQL' || tr_die "suite setup failed"
 CREATE EXTENSION ticketres;
 CREATE SCHEMA conc;
@@ -44,30 +44,12 @@ EXCEPTION WHEN OTHERS THEN
     INSERT INTO conc.outcome VALUES (scenario, tag, st, m, NULL);
     RETURN st;
 END $$;
-CREATE FUNCTION conc.truth(ev uuid) RETURNS bigint LANGUAGE sql VOLATILE AS $$
-    SELECT count(*) FROM ticketres.seats s
-     WHERE s.event_id = ev
-       AND (s.status = 'available'
-            OR (s.status = 'reserved' AND EXISTS (
-                SELECT 1 FROM ticketres.reservations r WHERE r.id = s.reservation_id
-                   AND r.status = 'pending' AND r.expires_at <= clock_timestamp())))
-$$;
-CREATE FUNCTION conc.count_diff(ev uuid) RETURNS text LANGUAGE plpgsql VOLATILE AS $$
-DECLARE t1 bigint; c bigint; t2 bigint;
-BEGIN
-    FOR i IN 1..20 LOOP
-        t1 := conc.truth(ev); c := tr_available_count(ev); t2 := conc.truth(ev);
-        IF t1 = t2 THEN
-            RETURN CASE WHEN c = t1 THEN 'equal' ELSE format('count %s, truth %s', c, t1) END;
-        END IF;
-    END LOOP;
-    RETURN 'truth kept moving';
-END $$;
 CREATE FUNCTION conc.seats(ev uuid, VARIADIC labels text[]) RETURNS uuid[] LANGUAGE sql STABLE AS $$
     SELECT array_agg(s.id ORDER BY s.label) FROM ticketres.seats s
      WHERE s.event_id = ev AND s.label = ANY (labels)
 $$;
 SQL
+tr_psql -f "$TR_ROOT/test/lib/truth.sql" >/dev/null || tr_die "suite setup failed"
 
 # new_event NAME ROWS SEATS_PER_ROW: an event tomorrow with seats S-row-n
 new_event() {
@@ -82,7 +64,7 @@ seat() { q "SELECT (conc.seats('$1', '$2'))[1]"; }
 check_state() {
   is "$(q "SELECT coalesce(sum(violations), 0) FROM ticketres.check_invariants()")" 0 \
     "$1: ticketres.check_invariants() finds no violation"
-  is "$(q "SELECT conc.count_diff('$2')")" equal "$1: tr_available_count equals the seats counted from rows"
+  is "$(q "SELECT tr_truth.count_diff('$2')")" equal "$1: tr_available_count equals the seats counted from rows"
 }
 
 # outcomes NAME N: the tally of single-statement clients, "count outcome" per line
