@@ -13,7 +13,8 @@ OBJS = \
 	src/reserve.o \
 	src/lifecycle.o \
 	src/metrics.o \
-	src/eventlog.o
+	src/eventlog.o \
+	src/redis.o
 
 DATA = $(EXTENSION)--$(EXTVERSION).sql
 
@@ -21,6 +22,7 @@ REGRESS = 01_events 02_seats 03_reserve 04_lifecycle 05_errors
 REGRESS_OPTS = --load-extension=$(EXTENSION)
 
 PG_CPPFLAGS = -I$(srcdir)/src
+SHLIB_LINK += -lhiredis
 PG_CFLAGS  += -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers
 
 PG_CONFIG ?= pg_config

@@ -820,9 +820,16 @@ BEGIN
 END
 $$;
 
+-- The Redis keys of the seats (when ticketres.redis_url is set), all or nothing
+-- in one round trip: PT409 seat busy, or PT503 under redis_on_error = deny
+CREATE FUNCTION ticketres._redis_lock_seats(event_id uuid, seat_ids uuid[]) RETURNS void
+    AS 'MODULE_PATHNAME', 'tr_redis_lock_seats_sql'
+    LANGUAGE C VOLATILE;
+
 -- Try the advisory lock of every seat in ascending id order, as the C code
--- does (never wait): PT409 seat busy at the first one another call holds.
-CREATE FUNCTION ticketres._try_lock_seats(seat_ids uuid[]) RETURNS void
+-- does (never wait): PT409 seat busy at the first one another call holds;
+-- then the seats' Redis keys.
+CREATE FUNCTION ticketres._try_lock_seats(event_id uuid, seat_ids uuid[]) RETURNS void
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
@@ -836,6 +843,7 @@ BEGIN
                 HINT = 'Retry shortly; nothing was changed.';
         END IF;
     END LOOP;
+    PERFORM ticketres._redis_lock_seats(event_id, seat_ids);
 END
 $$;
 
@@ -881,7 +889,7 @@ DECLARE
     to_status ticketres.seat_status := CASE WHEN block THEN 'blocked' ELSE 'available' END;
 BEGIN
     PERFORM ticketres._check_event_seats(event_id, seat_ids);
-    PERFORM ticketres._try_lock_seats(seat_ids);
+    PERFORM ticketres._try_lock_seats(event_id, seat_ids);
     SELECT array_agg(s.id ORDER BY s.id) INTO taken FROM ticketres.seats s
      WHERE s.id = ANY (seat_ids) AND s.status NOT IN ('available', 'blocked');
     IF taken IS NOT NULL AND block THEN
@@ -954,7 +962,7 @@ BEGIN
         RAISE EXCEPTION 'reason must not be empty' USING ERRCODE = '22023';
     END IF;
     r := ticketres._admin_reservation(reservation_id, '{pending,confirmed}');
-    PERFORM ticketres._try_lock_seats(r.seat_ids);
+    PERFORM ticketres._try_lock_seats(r.event_id, r.seat_ids);
     UPDATE ticketres.reservations x SET status = 'cancelled', cancelled_at = clock_timestamp()
      WHERE x.id = r.id AND x.status = r.status RETURNING x.* INTO res;
     IF NOT FOUND THEN   -- moved between our read and our locks: report its state now
@@ -1007,7 +1015,7 @@ BEGIN
             DETAIL = format('Reservation %s was made at %s; its hold may last until %s at most.',
                             r.id, r.created_at, r.created_at + max_hold);
     END IF;
-    PERFORM ticketres._try_lock_seats(r.seat_ids);
+    PERFORM ticketres._try_lock_seats(r.event_id, r.seat_ids);
     UPDATE ticketres.reservations x SET expires_at = new_expiry
      WHERE x.id = r.id AND x.status = 'pending' AND x.expires_at = r.expires_at
        AND x.expires_at > clock_timestamp()
@@ -1125,8 +1133,22 @@ BEGIN
 END
 $$;
 
--- Redis as tr_health reports it; reachable is null until the Redis module
--- (ticketres.redis_ping) exists and a URL is set
+-- Whether Redis answers PING at ticketres.redis_url (NULL when no URL is set)
+CREATE FUNCTION ticketres.redis_ping() RETURNS boolean
+    AS 'MODULE_PATHNAME', 'tr_redis_ping'
+    LANGUAGE C VOLATILE;
+
+-- The Redis key ticketres takes for a seat: <redis_key_prefix>:<event_id>:<seat_id>,
+-- so that other services can lock the same seats
+CREATE FUNCTION ticketres.redis_seat_key(event_id uuid, seat_id uuid) RETURNS text
+    AS 'MODULE_PATHNAME', 'tr_redis_seat_key_sql'
+    LANGUAGE C STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION ticketres.redis_seat_key(uuid, uuid) IS
+'the Redis key ticketres locks a seat with when ticketres.redis_url is set: <redis_key_prefix>:<event_id>:<seat_id>';
+COMMENT ON FUNCTION ticketres.redis_ping() IS
+'whether Redis answers PING at ticketres.redis_url; NULL when no URL is set';
+
+-- Redis as tr_health reports it; reachable is null when no URL is set
 CREATE FUNCTION ticketres._redis_health() RETURNS jsonb
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
@@ -1135,9 +1157,9 @@ DECLARE
     configured boolean := coalesce(current_setting('ticketres.redis_url', true), '') <> '';
     reachable boolean;
 BEGIN
-    IF configured AND to_regprocedure('ticketres.redis_ping()') IS NOT NULL THEN
+    IF configured THEN
         BEGIN
-            EXECUTE 'SELECT ticketres.redis_ping()' INTO reachable;
+            reachable := ticketres.redis_ping();
         EXCEPTION WHEN OTHERS THEN
             reachable := false;
         END;
@@ -1252,11 +1274,13 @@ REVOKE ALL ON FUNCTION ticketres._metrics_shared(), ticketres._library(),
     ticketres._log_event(text, text, uuid, uuid, text, text, int, text),
     ticketres._extschema(), ticketres._actor(),
     ticketres._audit(text, text, uuid, uuid, uuid[], text, jsonb, text),
-    ticketres._try_lock_seats(uuid[]), ticketres._check_event_seats(uuid, uuid[]),
+    ticketres._try_lock_seats(uuid, uuid[]), ticketres._redis_lock_seats(uuid, uuid[]),
+    ticketres._check_event_seats(uuid, uuid[]),
     ticketres._set_blocked(uuid, uuid[], text, boolean),
     ticketres._admin_reservation(uuid, ticketres.reservation_status[]),
     ticketres._expiry_job_command(), ticketres._cron_must_exist(text),
-    ticketres._expiry_job_health(), ticketres._redis_health(), ticketres._metrics_gauges()
+    ticketres._expiry_job_health(), ticketres._redis_health(), ticketres._metrics_gauges(),
+    ticketres.redis_ping()
     FROM PUBLIC;
 REVOKE ALL ON FUNCTION
     tr_block_seats(uuid, uuid[], text),

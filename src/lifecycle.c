@@ -6,7 +6,8 @@
  * Lock discipline, the same everywhere: a transaction moves a reservation
  * only while it holds the advisory lock of at least one of its seats (expiry
  * and confirm/cancel hold all of them), and seat locks are only ever tried,
- * never waited for. The guarded UPDATEs (status = 'pending', reservation_id =
+ * never waited for. With Redis on, the seats' Redis keys are taken right
+ * after the advisory locks, in the same all-or-nothing way. The guarded UPDATEs (status = 'pending', reservation_id =
  * this reservation) are the source of truth: a seat that no longer belongs to
  * the reservation is never touched.
  */
@@ -125,6 +126,9 @@ move_reservation(FunctionCallInfo fcinfo, TrMove move)
 				 errdetail("Seat %s of reservation %s is locked by a concurrent call.",
 						   tr_uuid_str(&info.seats.ids[busy]), tr_uuid_str(res_id)),
 				 errhint("Retry shortly.")));
+	busy = tr_redis_lock_seats(DatumGetUUIDP(info.event_id), &info.seats);
+	if (busy >= 0)
+		tr_redis_busy_error(&info.seats.ids[busy]);
 
 	values[0] = UUIDPGetDatum(res_id);
 	values[1] = TimestampTzGetDatum(now);
@@ -231,6 +235,28 @@ tr_expire_ids(Datum ids, TimestampTz now, bool lazy)
 }
 
 /*
+ * The Redis step of an expiry batch: the keys of all nids holds (hold j is
+ * lists[which[j]] of events[j]) in one round trip; keeps in ids only the
+ * holds whose keys were all taken and returns how many remain.
+ */
+static int
+redis_filter(const pg_uuid_t **events, const int *which, const TrSeatList *lists,
+			 Datum *ids, int nids)
+{
+	TrSeatList *mine = palloc(sizeof(TrSeatList) * nids);
+	int		   *busy = palloc(sizeof(int) * nids);
+	int			kept = 0;
+
+	for (int j = 0; j < nids; j++)
+		mine[j] = lists[which[j]];
+	tr_redis_lock_groups(events, mine, nids, busy);
+	for (int j = 0; j < nids; j++)
+		if (busy[j] < 0)
+			ids[kept++] = ids[j];
+	return kept;
+}
+
+/*
  * One batch of tr_expire: up to limit overdue holds after the keyset
  * position (last_exp, last_id), skipping those whose seats are busy.
  * Returns the number of candidates fetched; *expired grows by those expired.
@@ -246,7 +272,10 @@ expire_batch(TimestampTz now, TimestampTz *last_exp, pg_uuid_t *last_id, int lim
 	TrSeatList *lists = palloc(sizeof(TrSeatList) * (n + 1));
 	int		   *nlocked = palloc(sizeof(int) * (n + 1));
 	Datum	   *ids = palloc(sizeof(Datum) * (n + 1));
+	const pg_uuid_t **events = palloc(sizeof(pg_uuid_t *) * (n + 1));
+	int		   *which = palloc(sizeof(int) * (n + 1));
 	int			nids = 0;
+	int			mark = tr_redis_mark();
 
 	for (uint64 i = 0; i < n; i++)
 	{
@@ -260,8 +289,14 @@ expire_batch(TimestampTz now, TimestampTz *last_exp, pg_uuid_t *last_id, int lim
 		busy = tr_try_lock_seats(&lists[i]);
 		nlocked[i] = busy < 0 ? lists[i].n : busy;
 		if (busy < 0)
+		{
+			events[nids] = DatumGetUUIDP(SPI_getbinval(tt->vals[i], tt->tupdesc, 4, &isnull));
+			which[nids] = (int) i;
 			ids[nids++] = id;
+		}
 	}
+	if (nids > 0 && tr_redis_enabled())
+		nids = redis_filter(events, which, lists, ids, nids);
 	if (nids > 0)
 		*expired += tr_expire_ids(PointerGetDatum(construct_array(ids, nids, UUIDOID,
 																  UUID_LEN, false,
@@ -269,6 +304,7 @@ expire_batch(TimestampTz now, TimestampTz *last_exp, pg_uuid_t *last_id, int lim
 	/* bound the lock table: the row guard protects the rest of the transaction */
 	for (uint64 i = 0; i < n; i++)
 		tr_unlock_seats(&lists[i], nlocked[i]);
+	tr_redis_release_since(mark);
 	SPI_freetuptable(tt);
 	return n;
 }

@@ -5,7 +5,8 @@
  *   1. check every argument (args.c, identity.c);
  *   2. idempotency: lock (user_id, key), replay the original if it exists;
  *   3. the event: exists, booking open, seat count allowed;
- *   4. advisory locks on all seats in sorted order, busy at once;
+ *   4. advisory locks on all seats in sorted order, busy at once; then,
+ *      when ticketres.redis_url is set, their Redis keys (redis.c);
  *   5. the seat guard: one UPDATE ... WHERE status = 'available' whose row
  *      count must be the number of seats; when short, expire the overdue
  *      holds on those seats (lazy expiry) and guard again; still short, say
@@ -289,6 +290,9 @@ reserve_call(FunctionCallInfo fcinfo, TrReserveDone *done)
 				 errdetail("Seat %s is locked by a concurrent call.",
 						   tr_uuid_str(&seats.ids[busy])),
 				 errhint("Retry shortly or choose other seats; nothing was reserved.")));
+	busy = tr_redis_lock_seats(event, &seats);
+	if (busy >= 0)
+		tr_redis_busy_error(&seats.ids[busy]);
 
 	tr_new_uuid(&done->res_id);
 	taken = take_seats(seat_arr, event, &done->res_id, now, &total);

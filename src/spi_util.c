@@ -121,7 +121,7 @@ static TrPlan tr_plans[TP__COUNT] = {
 	},
 	/* keyset-paged so that holds skipped as busy are not fetched again */
 	[TP_EXPIRE_CANDIDATES] = {
-		"SELECT id, seat_ids, expires_at FROM ticketres.reservations"
+		"SELECT id, seat_ids, expires_at, event_id FROM ticketres.reservations"
 		" WHERE status = 'pending' AND expires_at <= $1"
 		" AND (expires_at, id) > ($2, $3)"
 		" ORDER BY expires_at, id LIMIT $4",

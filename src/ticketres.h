@@ -12,6 +12,7 @@
  *   lifecycle.c  tr_confirm, tr_cancel, tr_expire
  *   metrics.c    shared-memory counters and histograms for tr_metrics()
  *   eventlog.c   one structured LOG line per state change (log_events)
+ *   redis.c      optional Redis seat locks through hiredis (redis_url)
  */
 #ifndef TICKETRES_H
 #define TICKETRES_H
@@ -22,6 +23,7 @@
 #include "utils/timestamp.h"
 #include "portability/instr_time.h"
 #include "utils/uuid.h"
+#include "utils/guc.h"
 
 /* the C library's own version, reported by tr_health() */
 #define TR_LIBRARY_VERSION		"0.1"
@@ -145,5 +147,32 @@ typedef struct TrLogEvent
 
 extern bool tr_log_events;
 extern void tr_log_change(const TrLogEvent *e);
+
+/* ---- redis.c ---- */
+typedef enum TrRedisOnError
+{
+	TR_REDIS_ON_ERROR_ALLOW,
+	TR_REDIS_ON_ERROR_DENY
+} TrRedisOnError;
+
+extern char *tr_redis_url;
+extern char *tr_redis_key_prefix;
+extern int	tr_redis_connect_timeout_ms;
+extern int	tr_redis_timeout_ms;
+extern int	tr_redis_lock_ttl_ms;
+extern int	tr_redis_retry_interval_ms;
+extern int	tr_redis_on_error;
+
+extern bool tr_redis_url_check(char **newval, void **extra, GucSource source);
+extern bool tr_redis_prefix_check(char **newval, void **extra, GucSource source);
+extern void tr_redis_init(void);
+extern bool tr_redis_enabled(void);
+extern char *tr_redis_seat_key(const pg_uuid_t *event, const pg_uuid_t *seat);
+extern int	tr_redis_lock_seats(const pg_uuid_t *event, const TrSeatList *seats);
+extern void tr_redis_lock_groups(const pg_uuid_t *const *events, const TrSeatList *lists,
+								 int ngroups, int *busy);
+extern int	tr_redis_mark(void);
+extern void tr_redis_release_since(int mark);
+extern void tr_redis_busy_error(const pg_uuid_t *seat);
 
 #endif

@@ -19,7 +19,8 @@ trap 'tr_stop_pg; [ -n "${TR_KEEP:-}" ] || rm -rf "$RUN"' EXIT
 tr_start_pg "$RUN/pg" \
   "shared_preload_libraries = 'pg_cron,ticketres'" \
   "cron.database_name = 'ticketres_test'" \
-  "max_locks_per_transaction = 128"
+  "max_locks_per_transaction = 128" \
+  "max_prepared_transactions = 10"
 export TR_RUN=$RUN
 tr_psql -d postgres -c "CREATE DATABASE ticketres_test" || tr_die "createdb failed"
 export PGDATABASE=ticketres_test

@@ -1,0 +1,59 @@
+# test/lib/redis.sh — a real redis-server for suites and benchmarks. Source
+# it after common.sh.
+#
+#   tr_start_redis NAME [extra redis-server args...]
+#       starts redis-server on a free 127.0.0.1 port (no persistence), data
+#       and log under $TR_RUN (or $TR_TMP)/redis-NAME; sets REDIS_PORT_<NAME>
+#       and REDIS_PID_<NAME>. Starting NAME again reuses its port (a restart).
+#   tr_stop_redis NAME     SIGKILL, as a crash would (and wait)
+#   tr_freeze_redis NAME / tr_thaw_redis NAME    SIGSTOP / SIGCONT
+#   tr_redis NAME ARGS...  redis-cli against it (raw output)
+#   tr_stop_all_redis      for EXIT traps
+
+TR_REDIS_NAMES=()
+
+tr_start_redis() {
+  local name=$1 dir port pidvar=REDIS_PID_$1 portvar=REDIS_PORT_$1 extra
+  shift
+  dir=${TR_RUN:-$TR_TMP}/redis-$name
+  mkdir -p "$dir"
+  port=${!portvar:-$(tr_free_port)}
+  extra=("$@")
+  redis-server --bind 127.0.0.1 --port "$port" --save '' --appendonly no \
+    --protected-mode no --daemonize no --dir "$dir" --logfile "$dir/redis.log" "${extra[@]}" &
+  printf -v "$pidvar" '%s' "$!"
+  printf -v "$portvar" '%s' "$port"
+  TR_REDIS_NAMES+=("$name")
+  for _ in $(seq 1 100); do
+    if redis-cli -p "$port" ping 2>/dev/null | grep -q -E 'PONG|NOAUTH'; then
+      return 0
+    fi
+    sleep 0.05
+  done
+  tr_die "redis-server $name did not start on port $port"
+}
+
+tr_stop_redis() {
+  local pidvar=REDIS_PID_$1
+  [ -n "${!pidvar:-}" ] || return 0
+  kill -CONT "${!pidvar}" 2>/dev/null
+  kill -KILL "${!pidvar}" 2>/dev/null
+  wait "${!pidvar}" 2>/dev/null
+  printf -v "$pidvar" '%s' ''
+  return 0
+}
+
+tr_freeze_redis() { local pidvar=REDIS_PID_$1; kill -STOP "${!pidvar}"; }
+tr_thaw_redis() { local pidvar=REDIS_PID_$1; kill -CONT "${!pidvar}"; }
+
+tr_redis() {
+  local portvar=REDIS_PORT_$1
+  shift
+  redis-cli -p "${!portvar}" --raw "$@"
+}
+
+tr_stop_all_redis() {
+  local n
+  for n in "${TR_REDIS_NAMES[@]}"; do tr_stop_redis "$n"; done
+  return 0
+}

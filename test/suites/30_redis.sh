@@ -1,0 +1,349 @@
+#!/usr/bin/env bash
+# 30_redis.sh — the Redis lock layer (issue 3) against a real redis-server on
+# a free loopback port: keys while a transaction is open and gone after
+# commit, rollback, savepoint rollback and PREPARE; a foreign holder makes a
+# seat busy for reserve, confirm, cancel, expiry and the admin controls and
+# its key is left alone; Redis stopped (allow / deny), frozen (bounded by the
+# timeout), restarted (picked up by the same session); 50 buyers on one seat;
+# passwords and databases in the URL never leak. Invariants after each part.
+# Works in its own database, dropped at the end. Prints TAP.
+set -uo pipefail
+. "$(dirname "$0")/../lib/common.sh"
+. "$TR_ROOT/test/lib/tap.sh"
+. "$TR_ROOT/test/lib/clients.sh"
+. "$TR_ROOT/test/lib/redis.sh"
+
+TR_CLIENTS_DIR=${TR_RUN:-$TR_TMP}/redis-suite-$$
+mkdir -p "$TR_CLIENTS_DIR"
+DB=tr_redis_$$
+tr_psql -d postgres -c "CREATE DATABASE $DB" >/dev/null || tr_die "cannot create $DB"
+cleanup() {
+  for s in "${!TR_SESSION_FD[@]}"; do tr_session_close "$s"; done
+  tr_stop_all_redis
+  tr_psql -d postgres -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" >/dev/null
+  tr_psql -d postgres -c "DROP ROLE IF EXISTS tr_redis_nosuper_$$" >/dev/null
+  [ -n "${TR_KEEP:-}" ] || rm -rf "$TR_CLIENTS_DIR"
+}
+trap cleanup EXIT
+export PGDATABASE=$DB
+export PGOPTIONS='-c statement_timeout=60s'
+
+tr_start_redis main
+RP=$REDIS_PORT_main
+q() { tr_psql -At -c "$1"; }
+# "OK <result>" or "<SQLSTATE> <message>" of one statement (after optional SETs)
+call() {
+  local out
+  out=$(tr_psql -At -v VERBOSITY=verbose "$@" 2>&1)
+  if grep -q '^ERROR:' <<<"$out"; then
+    sed -n 's/^ERROR:  \([0-9A-Z]\{5\}\): \(.*\)$/\1 \2/p' <<<"$out" | head -1
+  else
+    echo "OK $(grep -v -e '^WARNING' -e '^DETAIL' -e '^HINT' -e '^LOCATION' -e '^SET$' <<<"$out" | tail -1)"
+  fi
+}
+rc() { tr_redis main "$@"; }
+
+q "ALTER DATABASE $DB SET ticketres.redis_url = 'redis://127.0.0.1:$RP'" >/dev/null
+q "ALTER DATABASE $DB SET ticketres.redis_retry_interval = 0" >/dev/null
+tr_psql >/dev/null <<'SQL' || tr_die "suite setup failed"
+CREATE EXTENSION ticketres;
+CREATE SCHEMA t;
+CREATE FUNCTION t.truth(ev uuid) RETURNS bigint LANGUAGE sql VOLATILE AS $$
+    SELECT count(*) FROM ticketres.seats s
+     WHERE s.event_id = ev
+       AND (s.status = 'available'
+            OR (s.status = 'reserved' AND EXISTS (
+                SELECT 1 FROM ticketres.reservations r WHERE r.id = s.reservation_id
+                   AND r.status = 'pending' AND r.expires_at <= clock_timestamp())))
+$$;
+SQL
+EV=$(q "SELECT id FROM tr_create_event('redis', now() + interval '1 day', now() + interval '2 days')")
+q "SELECT tr_generate_seats('$EV', 'R', 10, 20, 100)" >/dev/null
+seat() { q "SELECT id FROM ticketres.seats WHERE event_id = '$EV' AND label = 'R-$1'"; }
+key() { q "SELECT ticketres.redis_seat_key('$EV', '$1')"; }
+nres() { q "SELECT count(*) FROM ticketres.reservations WHERE '$1' = ANY (seat_ids)"; }
+check_state() {
+  is "$(q "SELECT coalesce(sum(violations), 0) FROM ticketres.check_invariants()")" 0 \
+    "$1: ticketres.check_invariants() finds no violation"
+  is "$(q "SELECT CASE WHEN t.truth('$EV') = tr_available_count('$EV') THEN 'equal' ELSE 'differs' END")" equal \
+    "$1: tr_available_count equals the seats counted from rows"
+}
+metric() { q "SELECT coalesce(sum(split_part(l, ' ', 2)::numeric), 0) FROM regexp_split_to_table(tr_metrics(), E'\n') l WHERE split_part(l, ' ', 1) = '$1'"; }
+
+S11=$(seat 1-1) S12=$(seat 1-2)
+is "$(key "$S11")" "ticketres:$EV:$S11" "key scheme: <prefix>:<event_id>:<seat_id>"
+is "$(q "SELECT ticketres.redis_ping()")" t "redis_ping: the server answers"
+is "$(q "SELECT tr_health() #>> '{redis,reachable}'")" true "tr_health: Redis reachable"
+
+##############################################################################
+# keys while the transaction is open; gone after commit and after rollback
+##############################################################################
+K11=$(key "$S11") K12=$(key "$S12")
+tr_session_open s1
+tr_session_sql s1 "BEGIN; SELECT id FROM tr_reserve('$EV', 'u1', ARRAY['$S11', '$S12']::uuid[]);"
+is "$(rc EXISTS "$K11" "$K12")" 2 "open reserve: both seat keys exist"
+tok1=$(rc GET "$K11")
+[[ $tok1 =~ ^[0-9a-f]{32}$ ]] && ok "open reserve: the key holds a random 128-bit token" \
+  || not_ok "open reserve: the key holds a random 128-bit token" "got '$tok1'"
+is "$(rc GET "$K12")" "$tok1" "open reserve: one token for all keys of the call"
+ttl=$(rc PTTL "$K11")
+cmp_ok "$ttl" -gt 0 "open reserve: the key has a TTL"
+cmp_ok "$ttl" -le 10000 "open reserve: the TTL is at most ticketres.redis_lock_ttl (10 s)"
+tr_session_sql s1 "COMMIT;"
+is "$(rc EXISTS "$K11" "$K12")" 0 "after COMMIT: the keys are gone"
+is "$(nres "$S11")" 1 "after COMMIT: the reservation is there"
+
+S13=$(seat 1-3) K13=$(key "$(seat 1-3)")
+tr_session_sql s1 "BEGIN; SELECT id FROM tr_reserve('$EV', 'u1', ARRAY['$S13']::uuid[]);"
+is "$(rc EXISTS "$K13")" 1 "open reserve (to be rolled back): the key exists"
+tr_session_sql s1 "ROLLBACK;"
+is "$(rc EXISTS "$K13")" 0 "after ROLLBACK: the key is gone"
+is "$(nres "$S13")" 0 "after ROLLBACK: no reservation"
+
+# a failing reserve (one seat taken) inside a transaction: nothing is left
+tr_session_sql s1 "BEGIN; SELECT id FROM tr_reserve('$EV', 'u2', ARRAY['$S13', '$S11']::uuid[]);"
+is "$(rc EXISTS "$K13")" 0 "a reserve refused by the row guard leaves no key"
+tr_session_sql s1 "ROLLBACK;"
+
+# savepoints: a rolled-back part releases its keys at once, the rest stays
+S14=$(seat 1-4) S15=$(seat 1-5) S16=$(seat 1-6)
+K14=$(key "$S14") K15=$(key "$S15") K16=$(key "$S16")
+tr_session_sql s1 "BEGIN; SELECT id FROM tr_reserve('$EV', 'u1', ARRAY['$S14']::uuid[]); SAVEPOINT a;
+  SELECT id FROM tr_reserve('$EV', 'u1', ARRAY['$S15']::uuid[]);"
+is "$(rc EXISTS "$K14" "$K15")" 2 "savepoint: keys of both calls exist"
+tr_session_sql s1 "ROLLBACK TO SAVEPOINT a;"
+is "$(rc EXISTS "$K15")" 0 "ROLLBACK TO SAVEPOINT: the key taken after the savepoint is gone at once"
+is "$(rc EXISTS "$K14")" 1 "ROLLBACK TO SAVEPOINT: the key taken before it stays"
+tr_session_sql s1 "SAVEPOINT b; SELECT id FROM tr_reserve('$EV', 'u1', ARRAY['$S16']::uuid[]); RELEASE SAVEPOINT b;"
+is "$(rc EXISTS "$K16")" 1 "RELEASE SAVEPOINT: its keys stay with the transaction"
+# an exception block that catches a failed call (its subtransaction aborts)
+tr_session_sql s1 "DO \$\$ BEGIN PERFORM tr_reserve('$EV', 'u1', ARRAY['$S15', '$S11']::uuid[]);
+  EXCEPTION WHEN OTHERS THEN NULL; END \$\$;"
+is "$(rc EXISTS "$K15")" 0 "a call that failed inside an exception block leaves no key"
+tr_session_sql s1 "COMMIT;"
+is "$(rc EXISTS "$K14" "$K16")" 0 "after COMMIT: every key of the transaction is gone"
+is "$(nres "$S14")$(nres "$S15")$(nres "$S16")" 101 "savepoints: the kept holds are there, the rolled-back one is not"
+
+# the same transaction may move seats it already holds (keys are reentrant)
+S17=$(seat 1-7)
+is "$(call -c "SELECT status FROM tr_cancel((tr_reserve('$EV', 'u1', ARRAY['$S17']::uuid[])).id, 'u1')")" \
+   "OK cancelled" "reserve then cancel in one statement: the held keys count as ours"
+is "$(rc EXISTS "$(key "$S17")")" 0 "and they are released after it"
+check_state "keys and transactions"
+
+##############################################################################
+# PREPARE TRANSACTION releases the keys; the prepared transaction keeps the seats
+##############################################################################
+if [ "$(q "SHOW max_prepared_transactions")" -gt 0 ]; then
+  S18=$(seat 1-8)
+  tr_session_sql s1 "BEGIN; SELECT id FROM tr_reserve('$EV', 'u1', ARRAY['$S18']::uuid[]); PREPARE TRANSACTION 'tr_redis_$$';"
+  is "$(rc EXISTS "$(key "$S18")")" 0 "PREPARE TRANSACTION: the keys are released"
+  is "$(call -c "SELECT id FROM tr_reserve('$EV', 'u9', ARRAY['$S18']::uuid[])")" \
+     "PT409 seat busy" "PREPARE TRANSACTION: the seat stays locked by the prepared transaction"
+  q "COMMIT PREPARED 'tr_redis_$$'" >/dev/null
+  is "$(q "SELECT status FROM ticketres.seats WHERE id = '$S18'")" reserved "COMMIT PREPARED: the hold is there"
+else
+  for i in 1 2 3; do ok "# skip max_prepared_transactions is 0"; done
+fi
+tr_session_close s1
+
+##############################################################################
+# a foreign holder: the seat is busy everywhere, its key is left alone
+##############################################################################
+S21=$(seat 2-1) S22=$(seat 2-2) K21=$(key "$(seat 2-1)") K22=$(key "$(seat 2-2)")
+rc SET "$K21" foreign-service PX 60000 >/dev/null
+res=$(call -c "SELECT id FROM tr_reserve('$EV', 'u2', ARRAY['$S21', '$S22']::uuid[])")
+is "$res" "PT409 seat busy" "foreign key on one seat: reserve is PT409 seat busy"
+detail=$(tr_psql -At -c "SELECT tr_reserve('$EV', 'u2', ARRAY['$S21', '$S22']::uuid[])" 2>&1 | sed -n 's/^DETAIL: *//p')
+is "$detail" "Seat $S21 is locked in Redis by another holder." "the DETAIL names the busy seat"
+is "$(rc GET "$K21")" foreign-service "the foreign key is left alone"
+is "$(rc EXISTS "$K22")" 0 "all or nothing: the free seat's key was not taken"
+is "$(nres "$S21")$(nres "$S22")" 00 "no reservation was made"
+is "$(q "SELECT string_agg(status::text, ',') FROM ticketres.seats WHERE id IN ('$S21', '$S22')")" \
+   available,available "both seats stay available"
+rc DEL "$K21" >/dev/null
+is "$(call -c "SELECT status FROM tr_reserve('$EV', 'u2', ARRAY['$S21', '$S22']::uuid[])")" "OK pending" \
+   "once the foreign key is gone the same reserve works"
+
+# confirm, cancel, expiry and the admin controls take the keys too
+R2=$(q "SELECT id FROM ticketres.reservations WHERE '$S21' = ANY (seat_ids)")
+rc SET "$K22" foreign-service PX 60000 >/dev/null
+is "$(call -c "SELECT status FROM tr_confirm('$R2', 'u2')")" "PT409 seat busy" "foreign key: confirm is PT409 seat busy"
+is "$(call -c "SELECT status FROM tr_cancel('$R2', 'u2')")" "PT409 seat busy" "foreign key: cancel is PT409 seat busy"
+is "$(call -c "SELECT status FROM tr_release_reservation('$R2', 'support')")" "PT409 seat busy" \
+   "foreign key: tr_release_reservation is PT409 seat busy"
+is "$(rc GET "$K22")" foreign-service "the foreign key is still left alone"
+rc DEL "$K22" >/dev/null
+is "$(call -c "SELECT status FROM tr_confirm('$R2', 'u2')")" "OK confirmed" "without it, confirm works"
+
+S23=$(seat 2-3) K23=$(key "$(seat 2-3)")
+rc SET "$K23" foreign-service PX 60000 >/dev/null
+is "$(call -c "SELECT tr_block_seats('$EV', ARRAY['$S23']::uuid[], 'maintenance')")" "PT409 seat busy" \
+   "foreign key: tr_block_seats is PT409 seat busy"
+rc DEL "$K23" >/dev/null
+rc HSET "$K23" field value >/dev/null
+is "$(call -c "SELECT id FROM tr_reserve('$EV', 'u2', ARRAY['$S23']::uuid[])")" "PT409 seat busy" \
+   "a foreign key of another type (hash) is busy too"
+rc DEL "$K23" >/dev/null
+
+S24=$(seat 2-4) K24=$(key "$(seat 2-4)")
+R24=$(q "SELECT id FROM tr_reserve('$EV', 'u2', ARRAY['$S24']::uuid[], hold => '1 second')")
+sleep 1.2
+rc SET "$K24" foreign-service PX 60000 >/dev/null
+is "$(q "SELECT tr_expire()")" 0 "foreign key: tr_expire skips the overdue hold"
+is "$(q "SELECT status FROM ticketres.reservations WHERE id = '$R24'")" pending "and leaves it pending"
+rc DEL "$K24" >/dev/null
+is "$(q "SELECT tr_expire()")" 1 "without it, tr_expire expires the hold"
+is "$(rc EXISTS "$K24")" 0 "and releases the key it took"
+check_state "foreign holder"
+
+##############################################################################
+# Redis stopped: allow goes on with the database guards, deny refuses
+##############################################################################
+errors_before=$(metric 'ticketres_redis_lock_total{outcome="error"}')
+tr_stop_redis main
+S31=$(seat 3-1) S32=$(seat 3-2) S33=$(seat 3-3)
+out=$(tr_psql -At -c "SELECT status FROM tr_reserve('$EV', 'u3', ARRAY['$S31']::uuid[])" 2>&1)
+is "$(grep -v '^WARNING\|^DETAIL' <<<"$out")" pending "Redis stopped, allow: the reserve goes on"
+grep -q '^WARNING:  ticketres: Redis seat locks skipped' <<<"$out" \
+  && ok "Redis stopped, allow: a WARNING says the Redis locks were skipped" \
+  || not_ok "Redis stopped, allow: a WARNING says the Redis locks were skipped" "$out"
+cmp_ok "$(metric 'ticketres_redis_lock_total{outcome="error"}' | cut -d. -f1)" -gt "${errors_before%%.*}" \
+  "Redis stopped: ticketres_redis_lock_total{outcome=\"error\"} counts it"
+avail_before=$(q "SELECT tr_available_count('$EV')")
+is "$(call -c "SET ticketres.redis_on_error = deny" -c "SELECT id FROM tr_reserve('$EV', 'u3', ARRAY['$S32']::uuid[])")" \
+   "PT503 lock service unavailable" "Redis stopped, deny: PT503 lock service unavailable"
+is "$(nres "$S32")$(q "SELECT tr_available_count('$EV')")" "0$avail_before" "deny: nothing changed"
+R31=$(q "SELECT id FROM ticketres.reservations WHERE '$S31' = ANY (seat_ids)")
+is "$(call -c "SET ticketres.redis_on_error = deny" -c "SELECT status FROM tr_confirm('$R31', 'u3')")" \
+   "PT503 lock service unavailable" "Redis stopped, deny: confirm is PT503 too"
+is "$(q "SELECT status FROM ticketres.reservations WHERE id = '$R31'")" pending "and the hold stays pending"
+is "$(q "SELECT tr_health() #>> '{redis,reachable}'")/$(q "SELECT tr_health() ->> 'status'")" false/degraded \
+   "tr_health: Redis unreachable, status degraded"
+check_state "Redis stopped"
+
+##############################################################################
+# Redis restarted: the same session picks it up without reconnecting
+##############################################################################
+tr_session_open s2
+tr_start_redis main
+tr_session_sql s2 "BEGIN; SELECT id FROM tr_reserve('$EV', 'u3', ARRAY['$S33']::uuid[]);"
+is "$(rc EXISTS "$(key "$S33")")" 1 "Redis restarted: the next call takes its keys again"
+tr_session_sql s2 "COMMIT;"
+is "$(rc EXISTS "$(key "$S33")")" 0 "and releases them"
+# the same backend through a stop and a restart
+S34=$(seat 3-4) S35=$(seat 3-5)
+tr_session_sql s2 "SELECT pg_backend_pid() AS pid_before \\gset"
+tr_stop_redis main
+tr_session_sql s2 "SELECT id FROM tr_reserve('$EV', 'u3', ARRAY['$S34']::uuid[]);"
+tr_start_redis main
+tr_session_sql s2 "BEGIN; SELECT id FROM tr_reserve('$EV', 'u3', ARRAY['$S35']::uuid[]);"
+is "$(rc EXISTS "$(key "$S35")")" 1 "a session that saw Redis die takes keys again once it is back"
+tr_session_sql s2 "COMMIT;"
+tr_session_close s2
+is "$(nres "$S34")$(nres "$S35")" 11 "both calls reserved"
+
+# the retry interval: after a failure a backend skips Redis for a while
+S36=$(seat 3-6) S37=$(seat 3-7)
+tr_stop_redis main
+tr_session_open s3
+tr_session_sql s3 "SET ticketres.redis_retry_interval = '60s'; SET client_min_messages = error;
+  SELECT id FROM tr_reserve('$EV', 'u3', ARRAY['$S36']::uuid[]);"
+tr_start_redis main
+tr_session_sql s3 "BEGIN; SELECT id FROM tr_reserve('$EV', 'u3', ARRAY['$S37']::uuid[]);"
+is "$(rc EXISTS "$(key "$S37")")" 0 "within ticketres.redis_retry_interval a backend does not retry Redis"
+tr_session_sql s3 "COMMIT; SET ticketres.redis_retry_interval = 0; SELECT ticketres.redis_ping();"
+tr_session_close s3
+check_state "Redis restarted"
+
+##############################################################################
+# Redis frozen (SIGSTOP): every call returns within the timeout
+##############################################################################
+S41=$(seat 4-1) S42=$(seat 4-2)
+tr_freeze_redis main
+t0=$(date +%s%N)
+res=$(call -c "SET ticketres.redis_timeout = 300" -c "SET client_min_messages = error" \
+           -c "SELECT status FROM tr_reserve('$EV', 'u4', ARRAY['$S41']::uuid[])")
+ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+is "$res" "OK pending" "Redis frozen, allow: the reserve goes on"
+cmp_ok "$ms" -lt 5000 "Redis frozen, allow: it returned in ${ms} ms (timeout 300 ms; bound 5 s)"
+t0=$(date +%s%N)
+res=$(call -c "SET ticketres.redis_timeout = 300" -c "SET ticketres.redis_on_error = deny" \
+           -c "SELECT id FROM tr_reserve('$EV', 'u4', ARRAY['$S42']::uuid[])")
+ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+is "$res" "PT503 lock service unavailable" "Redis frozen, deny: PT503"
+cmp_ok "$ms" -lt 5000 "Redis frozen, deny: it returned in ${ms} ms (bound 5 s)"
+# a commit that cannot release its keys still commits (WARNING only)
+tr_thaw_redis main
+S43=$(seat 4-3)
+tr_session_open s4
+tr_session_sql s4 "SET ticketres.redis_timeout = 300; BEGIN; SELECT id FROM tr_reserve('$EV', 'u4', ARRAY['$S43']::uuid[]);"
+tr_freeze_redis main
+tr_session_sql s4 "COMMIT;"
+tr_thaw_redis main
+tr_session_close s4
+grep -qE 'WARNING: +(01000: )?ticketres: could not release 1 Redis seat lock' "$TR_CLIENTS_DIR/session.s4.out" \
+  && ok "a release that times out is a WARNING" \
+  || not_ok "a release that times out is a WARNING" "$(cat "$TR_CLIENTS_DIR/session.s4.out")"
+is "$(nres "$S43")" 1 "and the transaction committed"
+is "$(call -c "SELECT status FROM tr_reserve('$EV', 'u4', ARRAY['$(seat 4-4)']::uuid[])")" "OK pending" \
+   "Redis thawed: the next call works"
+check_state "Redis frozen"
+
+##############################################################################
+# 50 concurrent buyers on one seat with Redis on: exactly one hold
+##############################################################################
+HOT=$(seat 5-1)
+gen_hot() { echo "SELECT 'OK ' || id FROM tr_reserve('$EV', 'hot-$1', ARRAY['$HOT']::uuid[], 'hot-$1');"; }
+tr_race hot 50 gen_hot
+tally=$(for i in $(seq 1 50); do tr_outcome "$TR_CLIENTS_DIR/hot/$i.out"; done | sed -E 's/^OK .*/OK/' | sort | uniq -c)
+is "$(awk '$2 == "OK" { print $1 }' <<<"$tally")" 1 "50 buyers, Redis on: exactly one holds the seat"
+is "$(grep -cvE '^ *[0-9]+ (OK|PT409 seat (busy|unavailable))$' <<<"$tally")" 0 "the others get PT409 only"
+echo "# hot seat with Redis: $(paste -sd, <<<"$tally" | tr -s ' ')"
+is "$(nres "$HOT")" 1 "one reservation row for the hot seat"
+is "$(rc EXISTS "$(key "$HOT")")" 0 "no key is left behind"
+check_state "hot seat with Redis"
+
+##############################################################################
+# settings: password and database in the URL, prefix, nothing leaks
+##############################################################################
+PW='s3cr3t-pw'
+tr_start_redis auth --requirepass "$PW"
+AP=$REDIS_PORT_auth
+S61=$(seat 6-1)
+tr_session_open s6
+tr_session_sql s6 "SET ticketres.redis_url = 'redis://:$PW@127.0.0.1:$AP/3'; SET ticketres.redis_key_prefix = 'shop';
+  BEGIN; SELECT id FROM tr_reserve('$EV', 'u6', ARRAY['$S61']::uuid[]);"
+is "$(redis-cli -p "$AP" -a "$PW" --no-auth-warning -n 3 EXISTS "shop:$EV:$S61")" 1 \
+   "a password and a database in the URL: the key is in that database, named with the prefix"
+tr_session_sql s6 "COMMIT;"
+tr_session_close s6
+is "$(redis-cli -p "$AP" -a "$PW" --no-auth-warning -n 3 EXISTS "shop:$EV:$S61")" 0 "and is released"
+out=$(tr_psql -At -v VERBOSITY=verbose -c "SET ticketres.redis_url = 'redis://:wrong-$PW@127.0.0.1:$AP'" \
+        -c "SET ticketres.redis_on_error = deny" -c "SELECT tr_reserve('$EV', 'u6', ARRAY['$(seat 6-2)']::uuid[])" 2>&1)
+grep -q 'PT503: lock service unavailable' <<<"$out" && ok "a wrong password is PT503 under deny" \
+  || not_ok "a wrong password is PT503 under deny" "$out"
+grep -q -- "$PW" <<<"$out" && not_ok "the password appears nowhere in the error" "$out" \
+  || ok "the password appears nowhere in the error"
+out=$(tr_psql -At -v VERBOSITY=verbose -c "SET ticketres.redis_url = 'http://:$PW@127.0.0.1'" 2>&1)
+grep -q '22023: invalid ticketres.redis_url' <<<"$out" && ok "a malformed URL is 22023 invalid ticketres.redis_url" \
+  || not_ok "a malformed URL is 22023 invalid ticketres.redis_url" "$out"
+grep -q -- "$PW" <<<"$out" && not_ok "a malformed URL is not echoed" "$out" || ok "a malformed URL is not echoed"
+# (a failing statement is logged with its text, like any statement: set the
+# URL in postgresql.conf; what ticketres itself writes never has it)
+grep -v 'STATEMENT:' "$(dirname "$PGDATA")/server.log" | grep -q -- "$PW" \
+  && not_ok "no message in the server log has the password" || ok "no message in the server log has the password"
+q "CREATE ROLE tr_redis_nosuper_$$ LOGIN" >/dev/null
+out=$(tr_psql -At -v VERBOSITY=verbose -U "tr_redis_nosuper_$$" -c "SHOW ticketres.redis_url" 2>&1)
+grep -q '42501' <<<"$out" && ok "SHOW ticketres.redis_url is refused to non-superusers" \
+  || not_ok "SHOW ticketres.redis_url is refused to non-superusers" "$out"
+is "$(tr_psql -At -U "tr_redis_nosuper_$$" -c "SELECT count(*) FROM pg_settings WHERE name = 'ticketres.redis_url'")" 0 \
+   "pg_settings hides it from non-superusers"
+out=$(tr_psql -At -v VERBOSITY=verbose -U "tr_redis_nosuper_$$" -c "SET ticketres.redis_url = ''" 2>&1)
+grep -q '42501' <<<"$out" && ok "non-superusers cannot turn Redis locks off" \
+  || not_ok "non-superusers cannot turn Redis locks off" "$out"
+is "$(call -c "SET ticketres.redis_key_prefix = 'a b'")" "22023 ticketres.redis_key_prefix must not contain spaces or control characters" \
+   "a key prefix with a space is refused"
+check_state "settings"
+
+done_testing
