@@ -67,11 +67,14 @@ static TrPlan tr_plans[TP__COUNT] = {
 	/*
 	 * Expire pending reservations and give back exactly the seats that still
 	 * belong to them; per event: reservations expired, seats released, and
-	 * per reservation id, user and seats released (for the event log).
+	 * per reservation id, user and seats released (for the event log). The
+	 * guard re-checks expires_at: the ids were read before the seat locks
+	 * were taken, and tr_extend_hold may have committed in between.
 	 */
 	[TP_EXPIRE_BY_IDS] = {
 		"WITH r AS (UPDATE ticketres.reservations SET status = 'expired'"
-		"   WHERE id = ANY ($1) AND status = 'pending' RETURNING id, event_id, user_id, seat_ids),"
+		"   WHERE id = ANY ($1) AND status = 'pending' AND expires_at <= $2"
+		"   RETURNING id, event_id, user_id, seat_ids),"
 		" u AS (UPDATE ticketres.seats s SET status = 'available', reservation_id = NULL,"
 		"   updated_at = $2"
 		"   FROM (SELECT r.id AS rid, unnest(r.seat_ids) AS sid FROM r) x"

@@ -350,4 +350,44 @@ is "$(q "SELECT count(*) FILTER (WHERE status <> 'expired') FROM ticketres.reser
    "tr_expire vs reserves: every old hold ended expired"
 check_state "tr_expire vs reserves" "$EV10"
 
+##############################################################################
+# 11. tr_expire racing tr_extend_hold (issue 7): a sweep that read a hold as
+#     overdue must not expire it once an extension has been committed
+##############################################################################
+# 300 short holds whose seats another session keeps locked (the sweep skips
+# them, which keeps its batch busy), then 300 holds that ten admin sessions
+# extend in open transactions committing one by one after the holds would
+# have ended, while a sweeper calls tr_expire in a loop: a sweep that read
+# the old rows before a commit and takes the seat locks after it must not
+# expire them (each commit has a fair chance to land in that window).
+EV11=$(new_event extend 2 300)
+q "SELECT count(tr_reserve('$EV11', 'busy-' || s.label, ARRAY[s.id], NULL, '2 seconds'))
+     FROM ticketres.seats s WHERE s.event_id = '$EV11' AND s.row_label = '1'" >/dev/null
+q "SELECT count(tr_reserve('$EV11', 'ext-' || s.label, ARRAY[s.id], NULL, '4 seconds'))
+     FROM ticketres.seats s WHERE s.event_id = '$EV11' AND s.row_label = '2'" >/dev/null
+tr_session_open locker
+tr_session_sql locker "BEGIN; SELECT count(pg_advisory_xact_lock(k.key1, k.key2))
+  FROM ticketres.seats s, ticketres.seat_lock_keys(s.id) k WHERE s.event_id = '$EV11' AND s.row_label = '1';"
+ext_end=$(q "SELECT max(expires_at) FROM ticketres.reservations WHERE event_id = '$EV11' AND user_id LIKE 'ext-%'")
+for g in $(seq 0 9); do
+  tr_session_open "ext$g"
+  tr_session_sql "ext$g" "BEGIN; SELECT count(tr_extend_hold(r.id, '10 minutes', 'race'))
+    FROM ticketres.reservations r JOIN ticketres.seats s ON s.id = r.seat_ids[1]
+   WHERE r.event_id = '$EV11' AND r.user_id LIKE 'ext-%' AND s.seat_number % 10 = $g;"
+  # commits 1 s after the old holds ended, 17 ms apart
+  printf '%s\n' "SELECT pg_sleep_until('$ext_end'::timestamptz + interval '1 second' + $g * interval '17 ms'); COMMIT;" \
+    >&"${TR_SESSION_FD[ext$g]}"
+done
+q "DO \$\$ BEGIN WHILE clock_timestamp() < '$ext_end'::timestamptz + interval '2 seconds' LOOP
+     PERFORM tr_expire(); END LOOP; END \$\$" >/dev/null
+for g in $(seq 0 9); do tr_session_sql "ext$g" "SELECT 1;"; tr_session_close "ext$g"; done
+tr_session_sql locker "COMMIT;"
+tr_session_close locker
+is "$(q "SELECT count(*) || ' ' || count(*) FILTER (WHERE status = 'pending')
+           FROM ticketres.reservations WHERE event_id = '$EV11' AND user_id LIKE 'ext-%'
+            AND expires_at > created_at + interval '5 minutes'")" "300 300" \
+   "expire vs extend: all 300 extended holds are still pending (a sweep never expires a committed extension)"
+echo "# expire vs extend: $(q "SELECT string_agg(n || ' ' || st, ', ') FROM (SELECT status || CASE WHEN expires_at > created_at + interval '5 minutes' THEN ' extended' ELSE '' END AS st, count(*) AS n FROM ticketres.reservations WHERE event_id = '$EV11' GROUP BY 1 ORDER BY 1) x")"
+check_state "expire vs extend" "$EV11"
+
 done_testing
