@@ -114,7 +114,8 @@ tr_start_pg() {
     echo "log_min_messages = warning"
     for line in "$@"; do echo "$line"; done
   } >>"$PGDATA/postgresql.conf"
-  tr_as_pg "$PGBIN/pg_ctl" -D "$PGDATA" -l "$dir/server.log" -w -t 60 start >/dev/null \
+  # TR_PG_ENV (e.g. LD_PRELOAD=... for test/asan.sh) goes to the server only
+  tr_as_pg env ${TR_PG_ENV:-} "$PGBIN/pg_ctl" -D "$PGDATA" -l "$dir/server.log" -w -t 60 start >/dev/null \
     || { tail -20 "$dir/server.log"; tr_die "postgres did not start"; }
 }
 

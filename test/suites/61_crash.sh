@@ -52,7 +52,7 @@ is "$?" 0 "immediate shutdown while $CLIENTS clients work"
 FAULTS=$((FAULTS + 1))
 tt_wait imm 30
 is "$TT_HUNG" 0 "immediate shutdown: every client was told (none hung)"
-tr_as_pg "$PGBIN/pg_ctl" -D "$PGDATA" -l "$LOG" -w -t 60 start >/dev/null
+tr_as_pg env ${TR_PG_ENV:-} "$PGBIN/pg_ctl" -D "$PGDATA" -l "$LOG" -w -t 60 start >/dev/null
 wait_up; is "$?" 0 "the cluster restarts after the immediate shutdown (crash recovery)"
 grep -q 'database system was interrupted\|was not properly shut down' "$LOG" \
   && ok "immediate shutdown: the restart ran crash recovery" \
