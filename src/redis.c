@@ -89,7 +89,8 @@ static TrScript acquire_script = {
 	"  res[#res + 1] = busy\n"
 	"  k = k + n\n"
 	"end\n"
-	"return res\n"
+	"return res\n",
+	{0}
 };
 
 /* RELEASE: delete KEYS[i] only while it still holds ARGV[i]; returns how many. */
@@ -98,7 +99,8 @@ static TrScript release_script = {
 	"for i = 1, #KEYS do\n"
 	"  if redis.pcall('GET', KEYS[i]) == ARGV[i] then redis.call('DEL', KEYS[i]) n = n + 1 end\n"
 	"end\n"
-	"return n\n"
+	"return n\n",
+	{0}
 };
 
 /* A key this transaction holds. */
@@ -719,6 +721,19 @@ batch_keys(const pg_uuid_t *const *events, const TrSeatList *lists, int ngroups)
 	return b;
 }
 
+/* The acquire script's answer: per group an integer from 0 to its size. */
+static bool
+acquire_reply_ok(const redisReply *r, const TrKeyBatch *b, int ngroups)
+{
+	if (r->type != REDIS_REPLY_ARRAY || r->elements != (size_t) ngroups)
+		return false;
+	for (int g = 0; g < ngroups; g++)
+		if (r->element[g] == NULL || r->element[g]->type != REDIS_REPLY_INTEGER ||
+			r->element[g]->integer < 0 || r->element[g]->integer > b->gsize[g])
+			return false;
+	return true;
+}
+
 /*
  * One round trip of the acquire script for the batch, with token; returns
  * the reply (an array of ngroups integers) or NULL with err filled.
@@ -743,7 +758,7 @@ acquire_round_trip(const TrKeyBatch *b, int ngroups, const char *token, char *er
 	script_sha(&acquire_script);
 	script_sha(&release_script);	/* here, not in the release path, which must not fail */
 	r = run_script(&acquire_script, argc, argv, lens, err, errlen);
-	if (r != NULL && (r->type != REDIS_REPLY_ARRAY || r->elements != (size_t) ngroups))
+	if (r != NULL && !acquire_reply_ok(r, b, ngroups))
 	{
 		snprintf(err, errlen, "unexpected answer to the lock script");
 		freeReplyObject(r);
@@ -764,14 +779,13 @@ book_reply(redisReply *r, const TrKeyBatch *b, int ngroups, const char *token, i
 
 	for (int g = 0; g < ngroups; g++)
 	{
-		redisReply *e = r->element[g];
-		long long	pos = e->type == REDIS_REPLY_INTEGER ? e->integer : 1;
+		long long	pos = r->element[g]->integer;	/* checked by acquire_reply_ok */
 
 		if (pos == 0)
 			for (int i = start; i < start + b->gsize[g]; i++)
 				held_add(b->keys[i], token);
 		else
-			busy[g] = start + (int) Min(Max(pos, 1), b->gsize[g]) - 1;
+			busy[g] = start + (int) pos - 1;
 		start += b->gsize[g];
 	}
 	freeReplyObject(r);

@@ -305,6 +305,43 @@ is "$(rc EXISTS "$(key "$HOT")")" 0 "no key is left behind"
 check_state "hot seat with Redis"
 
 ##############################################################################
+# hostile replies: whatever a "Redis" answers, no crash, only allow/PT503
+##############################################################################
+mkfifo "$TR_CLIENTS_DIR/hostile.in"
+python3 "$TR_ROOT/test/lib/hostile_redis.py" "$TR_CLIENTS_DIR/hostile.port" <"$TR_CLIENTS_DIR/hostile.in" &
+HPID=$!
+exec {HFD}>"$TR_CLIENTS_DIR/hostile.in"
+for _ in $(seq 1 100); do [ -s "$TR_CLIENTS_DIR/hostile.port" ] && break; sleep 0.05; done
+HURL="redis://127.0.0.1:$(cat "$TR_CLIENTS_DIR/hostile.port")"
+PM_PID=$(head -1 "$PGDATA/postmaster.pid")
+hostile() {  # hostile N REPLY: the replies, then one reserve under allow and one under deny
+  local n=$1 reply=$2 a d
+  echo "REPLY $reply" >&"$HFD"; sleep 0.1
+  a=$(call -c "SET ticketres.redis_url = '$HURL'" -c "SET ticketres.redis_timeout = 300" -c "SET client_min_messages = error" \
+           -c "SELECT status FROM tr_reserve('$EV', 'h', ARRAY['$(seat "7-$n")']::uuid[])")
+  d=$(call -c "SET ticketres.redis_url = '$HURL'" -c "SET ticketres.redis_timeout = 300" -c "SET ticketres.redis_on_error = deny" \
+           -c "SELECT status FROM tr_reserve('$EV', 'h', ARRAY['$(seat "8-$n")']::uuid[])")
+  is "$a | $d" "OK pending | PT503 lock service unavailable" "hostile reply '$reply': allow reserves, deny is PT503"
+}
+n=0
+for reply in '+OK\r\n' ':1\r\n' '*1\r\n$3\r\nabc\r\n' '*2\r\n:0\r\n:0\r\n' '*1\r\n:-5\r\n' \
+             '*1\r\n:7\r\n' '-ERR boom\r\n' '*-1\r\n' '$-1\r\n' 'garbage\r\n' '*1\r\n*1\r\n:0\r\n' \
+             '$99999\r\nabc' '*1\r\n:0' CLOSE HANG; do
+  n=$((n + 1)); hostile "$n" "$reply"
+done
+# a lying "Redis" that says every lock is free: the row guard is the fence
+echo 'REPLY *1\r\n:0\r\n' >&"$HFD"; sleep 0.1
+LIE=$(seat 7-20)
+a=$(call -c "SET ticketres.redis_url = '$HURL'" -c "SELECT status FROM tr_reserve('$EV', 'liar-1', ARRAY['$LIE']::uuid[])")
+b=$(call -c "SET ticketres.redis_url = '$HURL'" -c "SELECT status FROM tr_reserve('$EV', 'liar-2', ARRAY['$LIE']::uuid[])")
+is "$a | $b" "OK pending | PT409 seat unavailable" "a Redis that grants every lock: the row guard still refuses the second buyer"
+exec {HFD}>&-
+kill "$HPID" 2>/dev/null; wait "$HPID" 2>/dev/null
+is "$(head -1 "$PGDATA/postmaster.pid")" "$PM_PID" "hostile replies: the postmaster is the same"
+is "$(grep -c 'terminated by signal\|was terminated' "$(dirname "$PGDATA")/server.log")" 0 "hostile replies: no backend crashed"
+check_state "hostile replies"
+
+##############################################################################
 # settings: password and database in the URL, prefix, nothing leaks
 ##############################################################################
 PW='s3cr3t-pw'
