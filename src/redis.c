@@ -113,6 +113,7 @@ typedef struct TrHeldKey
 
 static redisContext *conn = NULL;
 static char *conn_url = NULL;	/* malloc'ed copy of the URL conn was made for */
+static int	conn_timeout_ms = -1;	/* the command timeout conn has */
 static bool exit_hook_set = false;
 static TimestampTz retry_after = 0; /* no attempt before this after a failure */
 static TimestampTz last_warning = 0;
@@ -340,14 +341,63 @@ setup_reply_ok(redisReply *r, char *err, size_t errlen, const char *what)
  * selected) on first use or after the URL changed. NULL with err filled
  * when Redis cannot be reached.
  */
+static bool
+set_timeout(char *err, size_t errlen)
+{
+	if (redisSetTimeout(conn, ms_timeval(tr_redis_timeout_ms)) != REDIS_OK)
+	{
+		fail_connection(err, errlen, "could not set the command timeout");
+		return false;
+	}
+	conn_timeout_ms = tr_redis_timeout_ms;
+	return true;
+}
+
+/* Connect to t (bounded), authenticate and select its database. */
+static bool
+open_connection(const TrRedisTarget *t, char *err, size_t errlen)
+{
+	conn = redisConnectWithTimeout(t->host, t->port, ms_timeval(tr_redis_connect_timeout_ms));
+	if (conn == NULL || conn->err)
+	{
+		fail_connection(err, errlen, "could not connect");
+		return false;
+	}
+	if (!set_timeout(err, errlen))
+		return false;
+	if (t->has_password)
+	{
+		const char *argv[3] = {"AUTH", t->user, t->password};
+		size_t		lens[3] = {4, strlen(t->user), strlen(t->password)};
+		int			skip = t->user[0] == '\0' ? 1 : 0;	/* AUTH password */
+
+		argv[skip] = "AUTH";
+		lens[skip] = 4;
+		if (!setup_reply_ok(redisCommandArgv(conn, 3 - skip, argv + skip, lens + skip),
+							err, errlen, "authentication failed"))
+			return false;
+	}
+	if (t->db != 0 &&
+		!setup_reply_ok(redisCommand(conn, "SELECT %d", t->db), err, errlen,
+						"could not select the database"))
+		return false;
+	return true;
+}
+
+/*
+ * The backend's connection, made on first use or after the URL changed
+ * (any_url: keep whatever connection there is). NULL with err filled when
+ * Redis cannot be reached.
+ */
 static redisContext *
 get_connection(bool any_url, char *err, size_t errlen)
 {
 	TrRedisTarget t;
 	const char *why;
+	bool		ok;
 
 	if (conn != NULL && (any_url || (conn_url != NULL && strcmp(conn_url, tr_redis_url) == 0)))
-		return conn;
+		return conn_timeout_ms == tr_redis_timeout_ms || set_timeout(err, errlen) ? conn : NULL;
 	drop_connection();
 	if (!parse_url(tr_redis_url, &t, &why))
 	{
@@ -359,41 +409,15 @@ get_connection(bool any_url, char *err, size_t errlen)
 		on_proc_exit(redis_at_exit, (Datum) 0);
 		exit_hook_set = true;
 	}
-	conn = redisConnectWithTimeout(t.host, t.port, ms_timeval(tr_redis_connect_timeout_ms));
-	if (conn == NULL || conn->err)
-	{
-		fail_connection(err, errlen, "could not connect");
-		return NULL;
-	}
-	if (redisSetTimeout(conn, ms_timeval(tr_redis_timeout_ms)) != REDIS_OK)
-	{
-		fail_connection(err, errlen, "could not set the command timeout");
-		return NULL;
-	}
-	if (t.has_password)
-	{
-		const char *argv[3] = {"AUTH", t.user, t.password};
-		size_t		lens[3] = {4, strlen(t.user), strlen(t.password)};
-		int			skip = t.user[0] == '\0' ? 1 : 0;	/* AUTH password */
-
-		argv[skip] = "AUTH";
-		lens[skip] = 4;
-		if (!setup_reply_ok(redisCommandArgv(conn, 3 - skip, argv + skip, lens + skip),
-							err, errlen, "authentication failed"))
-			return NULL;
-	}
-	if (t.db != 0 &&
-		!setup_reply_ok(redisCommand(conn, "SELECT %d", t.db), err, errlen,
-						"could not select the database"))
-		return NULL;
-	conn_url = strdup(tr_redis_url);
-	if (conn_url == NULL)
+	ok = open_connection(&t, err, errlen);
+	explicit_bzero(&t, sizeof(t));	/* the password */
+	if (ok && (conn_url = strdup(tr_redis_url)) == NULL)
 	{
 		drop_connection();
 		snprintf(err, errlen, "out of memory");
-		return NULL;
+		ok = false;
 	}
-	return conn;
+	return ok ? conn : NULL;
 }
 
 /* ------------------------------------------------------------- scripts */
