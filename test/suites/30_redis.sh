@@ -124,6 +124,18 @@ tr_session_sql s1 "COMMIT;"
 is "$(rc EXISTS "$K14" "$K16")" 0 "after COMMIT: every key of the transaction is gone"
 is "$(nres "$S14")$(nres "$S15")$(nres "$S16")" 101 "savepoints: the kept holds are there, the rolled-back one is not"
 
+# a lease that lapsed while its holder still worked: the release deletes only
+# our own token, so the next holder's key survives our commit
+S19=$(seat 1-9) K19=$(key "$(seat 1-9)")
+tr_session_sql s1 "SET ticketres.redis_lock_ttl = 200; BEGIN; SELECT id FROM tr_reserve('$EV', 'u1', ARRAY['$S19']::uuid[]);"
+sleep 0.5
+is "$(rc EXISTS "$K19")" 0 "a lapsed lease: the key is gone after redis_lock_ttl while the transaction is open"
+rc SET "$K19" next-holder PX 60000 >/dev/null
+tr_session_sql s1 "COMMIT; RESET ticketres.redis_lock_ttl;"
+is "$(rc GET "$K19")" next-holder "a lapsed lease: our commit leaves the next holder's key alone (compare-and-delete)"
+is "$(q "SELECT status FROM ticketres.seats WHERE id = '$S19'")" reserved "and the row guard kept the seat ours"
+rc DEL "$K19" >/dev/null
+
 # the same transaction may move seats it already holds (keys are reentrant)
 S17=$(seat 1-7)
 is "$(call -c "SELECT status FROM tr_cancel((tr_reserve('$EV', 'u1', ARRAY['$S17']::uuid[])).id, 'u1')")" \
