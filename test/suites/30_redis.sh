@@ -162,7 +162,11 @@ tr_session_close s1
 ##############################################################################
 # a foreign holder: the seat is busy everywhere, its key is left alone
 ##############################################################################
-S21=$(seat 2-1) S22=$(seat 2-2) K21=$(key "$(seat 2-1)") K22=$(key "$(seat 2-2)")
+# the foreign key goes on the seat locked last (ids in ascending order), so
+# an acquire that is not all or nothing would have taken the other one
+S21=$(q "SELECT max(id::text) FROM ticketres.seats WHERE event_id = '$EV' AND label IN ('R-2-1', 'R-2-2')")
+S22=$(q "SELECT min(id::text) FROM ticketres.seats WHERE event_id = '$EV' AND label IN ('R-2-1', 'R-2-2')")
+K21=$(key "$S21") K22=$(key "$S22")
 rc SET "$K21" foreign-service PX 60000 >/dev/null
 res=$(call -c "SELECT id FROM tr_reserve('$EV', 'u2', ARRAY['$S21', '$S22']::uuid[])")
 is "$res" "PT409 seat busy" "foreign key on one seat: reserve is PT409 seat busy"
