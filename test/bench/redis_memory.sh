@@ -44,6 +44,7 @@ cat >"$TR_RUN/call.sql" <<'SQL'
 SELECT mem_call(:n);
 SQL
 
+commits() { tr_psql -d postgres -At -c "SELECT coalesce(sum(xact_commit), 0) FROM pg_stat_database WHERE datname = 'postgres'"; }
 rss_of() { awk '/^RssAnon/ { print $2 }' "/proc/$1/status"; }
 run_phase() {  # run_phase NAME
   local pid fifo=$TR_RUN/pgbench.$1 done=0 total=$CALLS
@@ -54,9 +55,10 @@ run_phase() {  # run_phase NAME
     pid=$(tr_psql -d postgres -At -c "SELECT pid FROM pg_stat_activity WHERE application_name = 'pgbench'" || true)
     [ -n "$pid" ] && break; sleep 0.1
   done
-  local last=-1
+  local last=-1 n0
+  n0=$(commits)
   while kill -0 "$bench" 2>/dev/null; do
-    n=$(tr_psql -d postgres -At -c "SELECT coalesce(sum(xact_commit), 0) FROM pg_stat_database WHERE datname = 'postgres'")
+    n=$(( $(commits) - n0 ))
     step=$(( n / STEP ))
     if [ "$step" != "$last" ] && [ -r "/proc/$pid/status" ]; then
       printf '  ~%7d calls  RssAnon %s kB\n' $(( step * STEP )) "$(rss_of "$pid")"; last=$step
