@@ -89,7 +89,8 @@ static TrScript acquire_script = {
 	"  res[#res + 1] = busy\n"
 	"  k = k + n\n"
 	"end\n"
-	"return res\n"
+	"return res\n",
+	{0}
 };
 
 /* RELEASE: delete KEYS[i] only while it still holds ARGV[i]; returns how many. */
@@ -98,7 +99,8 @@ static TrScript release_script = {
 	"for i = 1, #KEYS do\n"
 	"  if redis.pcall('GET', KEYS[i]) == ARGV[i] then redis.call('DEL', KEYS[i]) n = n + 1 end\n"
 	"end\n"
-	"return n\n"
+	"return n\n",
+	{0}
 };
 
 /* A key this transaction holds. */
@@ -111,6 +113,7 @@ typedef struct TrHeldKey
 
 static redisContext *conn = NULL;
 static char *conn_url = NULL;	/* malloc'ed copy of the URL conn was made for */
+static int	conn_timeout_ms = -1;	/* the command timeout conn has */
 static bool exit_hook_set = false;
 static TimestampTz retry_after = 0; /* no attempt before this after a failure */
 static TimestampTz last_warning = 0;
@@ -338,14 +341,63 @@ setup_reply_ok(redisReply *r, char *err, size_t errlen, const char *what)
  * selected) on first use or after the URL changed. NULL with err filled
  * when Redis cannot be reached.
  */
+static bool
+set_timeout(char *err, size_t errlen)
+{
+	if (redisSetTimeout(conn, ms_timeval(tr_redis_timeout_ms)) != REDIS_OK)
+	{
+		fail_connection(err, errlen, "could not set the command timeout");
+		return false;
+	}
+	conn_timeout_ms = tr_redis_timeout_ms;
+	return true;
+}
+
+/* Connect to t (bounded), authenticate and select its database. */
+static bool
+open_connection(const TrRedisTarget *t, char *err, size_t errlen)
+{
+	conn = redisConnectWithTimeout(t->host, t->port, ms_timeval(tr_redis_connect_timeout_ms));
+	if (conn == NULL || conn->err)
+	{
+		fail_connection(err, errlen, "could not connect");
+		return false;
+	}
+	if (!set_timeout(err, errlen))
+		return false;
+	if (t->has_password)
+	{
+		const char *argv[3] = {"AUTH", t->user, t->password};
+		size_t		lens[3] = {4, strlen(t->user), strlen(t->password)};
+		int			skip = t->user[0] == '\0' ? 1 : 0;	/* AUTH password */
+
+		argv[skip] = "AUTH";
+		lens[skip] = 4;
+		if (!setup_reply_ok(redisCommandArgv(conn, 3 - skip, argv + skip, lens + skip),
+							err, errlen, "authentication failed"))
+			return false;
+	}
+	if (t->db != 0 &&
+		!setup_reply_ok(redisCommand(conn, "SELECT %d", t->db), err, errlen,
+						"could not select the database"))
+		return false;
+	return true;
+}
+
+/*
+ * The backend's connection, made on first use or after the URL changed
+ * (any_url: keep whatever connection there is). NULL with err filled when
+ * Redis cannot be reached.
+ */
 static redisContext *
-get_connection(char *err, size_t errlen)
+get_connection(bool any_url, char *err, size_t errlen)
 {
 	TrRedisTarget t;
 	const char *why;
+	bool		ok;
 
-	if (conn != NULL && conn_url != NULL && strcmp(conn_url, tr_redis_url) == 0)
-		return conn;
+	if (conn != NULL && (any_url || (conn_url != NULL && strcmp(conn_url, tr_redis_url) == 0)))
+		return conn_timeout_ms == tr_redis_timeout_ms || set_timeout(err, errlen) ? conn : NULL;
 	drop_connection();
 	if (!parse_url(tr_redis_url, &t, &why))
 	{
@@ -357,41 +409,15 @@ get_connection(char *err, size_t errlen)
 		on_proc_exit(redis_at_exit, (Datum) 0);
 		exit_hook_set = true;
 	}
-	conn = redisConnectWithTimeout(t.host, t.port, ms_timeval(tr_redis_connect_timeout_ms));
-	if (conn == NULL || conn->err)
-	{
-		fail_connection(err, errlen, "could not connect");
-		return NULL;
-	}
-	if (redisSetTimeout(conn, ms_timeval(tr_redis_timeout_ms)) != REDIS_OK)
-	{
-		fail_connection(err, errlen, "could not set the command timeout");
-		return NULL;
-	}
-	if (t.has_password)
-	{
-		const char *argv[3] = {"AUTH", t.user, t.password};
-		size_t		lens[3] = {4, strlen(t.user), strlen(t.password)};
-		int			skip = t.user[0] == '\0' ? 1 : 0;	/* AUTH password */
-
-		argv[skip] = "AUTH";
-		lens[skip] = 4;
-		if (!setup_reply_ok(redisCommandArgv(conn, 3 - skip, argv + skip, lens + skip),
-							err, errlen, "authentication failed"))
-			return NULL;
-	}
-	if (t.db != 0 &&
-		!setup_reply_ok(redisCommand(conn, "SELECT %d", t.db), err, errlen,
-						"could not select the database"))
-		return NULL;
-	conn_url = strdup(tr_redis_url);
-	if (conn_url == NULL)
+	ok = open_connection(&t, err, errlen);
+	explicit_bzero(&t, sizeof(t));	/* the password */
+	if (ok && (conn_url = strdup(tr_redis_url)) == NULL)
 	{
 		drop_connection();
 		snprintf(err, errlen, "out of memory");
-		return NULL;
+		ok = false;
 	}
-	return conn;
+	return ok ? conn : NULL;
 }
 
 /* ------------------------------------------------------------- scripts */
@@ -422,7 +448,8 @@ script_sha(TrScript *s)
 static redisReply *
 run_script(TrScript *s, int argc, const char **argv, size_t *lens, char *err, size_t errlen)
 {
-	redisContext *c = get_connection(err, errlen);
+	/* a release goes where its keys were taken, even if the URL changed since */
+	redisContext *c = get_connection(s == &release_script, err, errlen);
 	redisReply *r;
 
 	if (c == NULL)
@@ -538,7 +565,7 @@ release_from(int first)
 
 	if (n <= 0)
 		return;
-	if (!tr_redis_enabled() || GetCurrentTimestamp() < retry_after)
+	if ((conn == NULL && !tr_redis_enabled()) || GetCurrentTimestamp() < retry_after)
 	{
 		held_truncate(first);	/* Redis is known to be down: the TTL frees them */
 		return;
@@ -602,6 +629,8 @@ redis_xact_callback(XactEvent event, void *arg)
 		case XACT_EVENT_PARALLEL_ABORT:
 		case XACT_EVENT_PREPARE:
 			/* a prepared transaction keeps its row and advisory locks */
+			if (held == NULL)
+				break;
 			release_from(0);
 			held_clear();
 			break;
@@ -684,6 +713,118 @@ redis_unavailable(const char *err)
 	last_warning = now;
 }
 
+/* The keys of one acquire call that this transaction does not hold yet. */
+typedef struct TrKeyBatch
+{
+	int			nkeys;
+	char	  **keys;			/* nkeys keys, group after group */
+	int		   *gsize;			/* per group: how many of its keys are sent */
+} TrKeyBatch;
+
+static TrKeyBatch
+batch_keys(const pg_uuid_t *const *events, const TrSeatList *lists, int ngroups)
+{
+	TrKeyBatch	b;
+	int			total = 0;
+
+	for (int g = 0; g < ngroups; g++)
+		total += lists[g].n;
+	b.nkeys = 0;
+	b.keys = palloc(sizeof(char *) * (total + 1));
+	b.gsize = palloc0(sizeof(int) * ngroups);
+	for (int g = 0; g < ngroups; g++)
+		for (int i = 0; i < lists[g].n; i++)
+		{
+			char	   *key = tr_redis_seat_key(events[g], &lists[g].ids[i]);
+
+			if (held_has(key))
+				continue;		/* ours already, from an earlier call */
+			b.keys[b.nkeys++] = key;
+			b.gsize[g]++;
+		}
+	return b;
+}
+
+/* The acquire script's answer: per group an integer from 0 to its size. */
+static bool
+acquire_reply_ok(const redisReply *r, const TrKeyBatch *b, int ngroups)
+{
+	if (r->type != REDIS_REPLY_ARRAY || r->elements != (size_t) ngroups)
+		return false;
+	for (int g = 0; g < ngroups; g++)
+		if (r->element[g] == NULL || r->element[g]->type != REDIS_REPLY_INTEGER ||
+			r->element[g]->integer < 0 || r->element[g]->integer > b->gsize[g])
+			return false;
+	return true;
+}
+
+/*
+ * One round trip of the acquire script for the batch, with token; returns
+ * the reply (an array of ngroups integers) or NULL with err filled.
+ */
+static redisReply *
+acquire_round_trip(const TrKeyBatch *b, int ngroups, const char *token, char *err, size_t errlen)
+{
+	int			argc = 3 + b->nkeys + 2 + ngroups;
+	const char **argv = palloc(sizeof(char *) * argc);
+	size_t	   *lens = palloc(sizeof(size_t) * argc);
+	redisReply *r;
+
+	argv[2] = psprintf("%d", b->nkeys);
+	for (int i = 0; i < b->nkeys; i++)
+		argv[3 + i] = b->keys[i];
+	argv[3 + b->nkeys] = token;
+	argv[4 + b->nkeys] = psprintf("%d", tr_redis_lock_ttl_ms);
+	for (int g = 0; g < ngroups; g++)
+		argv[5 + b->nkeys + g] = psprintf("%d", b->gsize[g]);
+	for (int i = 2; i < argc; i++)
+		lens[i] = strlen(argv[i]);
+	script_sha(&acquire_script);
+	script_sha(&release_script);	/* here, not in the release path, which must not fail */
+	r = run_script(&acquire_script, argc, argv, lens, err, errlen);
+	if (r != NULL && !acquire_reply_ok(r, b, ngroups))
+	{
+		snprintf(err, errlen, "unexpected answer to the lock script");
+		freeReplyObject(r);
+		drop_connection();
+		r = NULL;
+	}
+	return r;
+}
+
+/*
+ * Book the keys of the groups the reply says were taken, note in busy[g]
+ * the position among the sent keys of the first busy one, and free the reply.
+ */
+static void
+book_reply(redisReply *r, const TrKeyBatch *b, int ngroups, const char *token, int *busy)
+{
+	int			start = 0;
+
+	for (int g = 0; g < ngroups; g++)
+	{
+		long long	pos = r->element[g]->integer;	/* checked by acquire_reply_ok */
+
+		if (pos == 0)
+			for (int i = start; i < start + b->gsize[g]; i++)
+				held_add(b->keys[i], token);
+		else
+			busy[g] = start + (int) pos - 1;
+		start += b->gsize[g];
+	}
+	freeReplyObject(r);
+}
+
+/* The index in list of the seat whose key is key (0 if none). */
+static int
+seat_of_key(const char *key, const pg_uuid_t *event, const TrSeatList *list)
+{
+	for (int i = 0; i < list->n; i++)
+		if (strcmp(key, tr_redis_seat_key(event, &list->ids[i])) == 0)
+			return i;
+	return 0;
+}
+
 /*
  * Take the Redis keys of ngroups seat lists (group g: seats lists[g] of event
  * events[g]), each group all or nothing, in one round trip. busy[g] is set
@@ -695,26 +836,16 @@ void
 tr_redis_lock_groups(const pg_uuid_t *const *events, const TrSeatList *lists, int ngroups,
 					 int *busy)
 {
-	int			nkeys = 0,
-				argc,
-				k,
-				start;
-	const char **argv;
-	size_t	   *lens;
-	char	  **keys;
-	int		   *gsize;
+	MemoryContext cxt,
+				old;
+	TrKeyBatch	b;
 	char	   *token;
-	char		ttl[16],
-				nkeys_s[16],
-				err[256];
+	char		err[256];
 	redisReply *r;
 	instr_time	t0;
 
 	for (int g = 0; g < ngroups; g++)
-	{
 		busy[g] = -1;
-		nkeys += lists[g].n;
-	}
 	if (!tr_redis_enabled() || ngroups == 0)
 		return;
 	if (GetCurrentTimestamp() < retry_after)
@@ -723,92 +854,39 @@ tr_redis_lock_groups(const pg_uuid_t *const *events, const TrSeatList *lists, in
 		redis_unavailable("it failed moments ago (ticketres.redis_retry_interval)");
 		return;
 	}
-	script_sha(&acquire_script);
-	keys = palloc(sizeof(char *) * (nkeys + 1));
-	gsize = palloc0(sizeof(int) * ngroups);
-	k = 0;
-	for (int g = 0; g < ngroups; g++)
-		for (int i = 0; i < lists[g].n; i++)
-		{
-			char	   *key = tr_redis_seat_key(events[g], &lists[g].ids[i]);
-
-			if (held_has(key))
-				continue;		/* ours already, from an earlier call */
-			keys[k++] = key;
-			gsize[g]++;
-		}
-	if (k == 0)
-		return;
-	held_reserve(k);			/* past the round trip, only an out-of-memory error
+	/* keys and argv of a whole expiry batch: gone when the call is done */
+	cxt = AllocSetContextCreate(CurrentMemoryContext, "ticketres redis call",
+								ALLOCSET_DEFAULT_SIZES);
+	old = MemoryContextSwitchTo(cxt);
+	b = batch_keys(events, lists, ngroups);
+	if (b.nkeys > 0)
+	{
+		held_reserve(b.nkeys);	/* past the round trip only an out-of-memory error
 								 * could leave keys unbooked: their TTL frees them */
-	token = MemoryContextAlloc(held_cxt, TR_REDIS_TOKEN_LEN + 1);
-	new_token(token);
-	argc = 3 + k + 2 + ngroups;
-	argv = palloc(sizeof(char *) * argc);
-	lens = palloc(sizeof(size_t) * argc);
-	snprintf(nkeys_s, sizeof(nkeys_s), "%d", k);
-	snprintf(ttl, sizeof(ttl), "%d", tr_redis_lock_ttl_ms);
-	argv[2] = nkeys_s;
-	for (int i = 0; i < k; i++)
-		argv[3 + i] = keys[i];
-	argv[3 + k] = token;
-	argv[4 + k] = ttl;
-	for (int g = 0; g < ngroups; g++)
-		argv[5 + k + g] = psprintf("%d", gsize[g]);
-	for (int i = 2; i < argc; i++)
-		lens[i] = strlen(argv[i]);
-
-	INSTR_TIME_SET_CURRENT(t0);
-	r = run_script(&acquire_script, argc, argv, lens, err, sizeof(err));
-	if (r != NULL && (r->type != REDIS_REPLY_ARRAY || r->elements != (size_t) ngroups))
-	{
-		snprintf(err, sizeof(err), "unexpected answer to the lock script");
-		freeReplyObject(r);
-		drop_connection();
-		r = NULL;
-	}
-	if (r == NULL)
-	{
-		retry_after = GetCurrentTimestamp() + (int64) tr_redis_retry_interval_ms * 1000;
-		tr_metrics_redis(TR_REDIS_ERROR, tr_usecs_since(t0));
-		redis_unavailable(err);
-		return;
-	}
-	/* book the keys taken, then free the reply, then report */
-	start = 0;
-	for (int g = 0; g < ngroups; g++)
-	{
-		redisReply *e = r->element[g];
-		long long	pos = e->type == REDIS_REPLY_INTEGER ? e->integer : 1;
-
-		if (pos == 0)
+		token = MemoryContextAlloc(held_cxt, TR_REDIS_TOKEN_LEN + 1);
+		new_token(token);
+		INSTR_TIME_SET_CURRENT(t0);
+		r = acquire_round_trip(&b, ngroups, token, err, sizeof(err));
+		if (r == NULL)
 		{
-			for (int i = start; i < start + gsize[g]; i++)
-				held_add(keys[i], token);
+			retry_after = GetCurrentTimestamp() + (int64) tr_redis_retry_interval_ms * 1000;
+			tr_metrics_redis(TR_REDIS_ERROR, tr_usecs_since(t0));
+			MemoryContextSwitchTo(old);
+			redis_unavailable(err);
+			MemoryContextDelete(cxt);
+			return;
 		}
-		else
-			busy[g] = (int) Max(0, pos - 1);	/* fixed up to a seat index below */
-		start += gsize[g];
-	}
-	freeReplyObject(r);
-
-	start = 0;
-	for (int g = 0; g < ngroups; g++)
-	{
-		if (busy[g] >= 0)
+		book_reply(r, &b, ngroups, token, busy);
+		for (int g = 0; g < ngroups; g++)
 		{
-			/* the busy-th key sent for this group, as an index into lists[g] */
-			char	   *key = keys[start + Min(busy[g], gsize[g] - 1)];
-
-			busy[g] = 0;
-			for (int i = 0; i < lists[g].n; i++)
-				if (strcmp(key, tr_redis_seat_key(events[g], &lists[g].ids[i])) == 0)
-					busy[g] = i;
+			if (busy[g] >= 0)
+				busy[g] = seat_of_key(b.keys[busy[g]], events[g], &lists[g]);
+			tr_metrics_redis(busy[g] < 0 ? TR_REDIS_ACQUIRED : TR_REDIS_BUSY,
+							 g == 0 ? tr_usecs_since(t0) : -1);
 		}
-		tr_metrics_redis(busy[g] < 0 ? TR_REDIS_ACQUIRED : TR_REDIS_BUSY,
-						 g == 0 ? tr_usecs_since(t0) : -1);
-		start += gsize[g];
 	}
+	MemoryContextSwitchTo(old);
+	MemoryContextDelete(cxt);
 }
 
 /* One seat list: -1 when taken (or Redis off/skipped), else the busy index. */
@@ -836,7 +914,7 @@ tr_redis_ping(PG_FUNCTION_ARGS)
 
 	if (!tr_redis_enabled())
 		PG_RETURN_NULL();
-	c = get_connection(err, sizeof(err));
+	c = get_connection(false, err, sizeof(err));
 	if (c == NULL)
 		PG_RETURN_BOOL(false);
 	r = redisCommand(c, "PING");

@@ -6,6 +6,7 @@
 set -euo pipefail
 . "$(dirname "$0")/lib/common.sh"
 . "$(dirname "$0")/lib/http.sh"
+. "$(dirname "$0")/lib/redis.sh"
 
 SEATS=${SEATS:-2000}        # seats in the demo event
 HOT=${HOT:-20}              # hot seats everyone wants
@@ -20,11 +21,20 @@ if [ -f "$TR_TMP/demo-http/postgrest.pid" ]; then
   kill "$(cat "$TR_TMP/demo-http/postgrest.pid")" 2>/dev/null || true
   rm -f "$TR_TMP/demo-http/postgrest.pid"
 fi
+if [ -f "$TR_TMP/redis-demo/redis.pid" ]; then
+  kill "$(cat "$TR_TMP/redis-demo/redis.pid")" 2>/dev/null || true
+  rm -f "$TR_TMP/redis-demo/redis.pid"
+fi
 tr_start_pg "$TR_TMP/demo"
 createdb_() { tr_psql -d postgres -c "CREATE DATABASE $1"; }
 createdb_ ticketres
 export PGDATABASE=ticketres
 tr_psql -c "CREATE EXTENSION ticketres"
+# the optional Redis lock layer, on for the demo database (left running)
+TR_RUN=$TR_TMP tr_start_redis demo
+disown "$REDIS_PID_demo"
+echo "$REDIS_PID_demo" >"$TR_TMP/redis-demo/redis.pid"
+tr_psql -c "ALTER DATABASE ticketres SET ticketres.redis_url = 'redis://127.0.0.1:$REDIS_PORT_demo'"
 
 EVENT=$(tr_psql -At -c "SELECT id FROM tr_create_event('Stadium on-sale', now() + interval '30 days', now() + interval '30 days 3 hours', 'Demo Arena')")
 tr_psql -At -c "SELECT tr_generate_seats('$EVENT', 'A', $((SEATS / 50)), 50, 4500)" >/dev/null
@@ -60,6 +70,7 @@ tr_psql -c "SELECT (SELECT count(*) FROM ticketres.seats s JOIN demo_hot h USING
                    (SELECT count(*) FROM (SELECT sid FROM ticketres.reservations r, unnest(r.seat_ids) sid
                      WHERE r.status IN ('pending','confirmed') GROUP BY sid HAVING count(*) > 1) d) AS double_sold_seats"
 tr_psql -c "SELECT * FROM ticketres.check_invariants()"
+echo "Redis seat locks: health $(tr_psql -At -c "SELECT tr_health() -> 'redis'"), keys left after the on-sale: $(tr_redis demo DBSIZE)"
 
 # HTTP: database ticketres_web with the API layout (functions in schema api,
 # tables private), PostgREST on a free loopback port, left running
@@ -124,4 +135,8 @@ The whole HTTP journey, ready to paste (also in $JOURNEY):
 $(cat "$JOURNEY")
 
   stop PostgREST:  kill \$(cat $TR_TMP/demo-http/postgrest.pid)
+
+redis-server keeps running on 127.0.0.1:$REDIS_PORT_demo for the Redis seat locks of database ticketres
+(ticketres.redis_url; keys <prefix>:<event_id>:<seat_id>: redis-cli -p $REDIS_PORT_demo --scan).
+  stop Redis:      kill \$(cat $TR_TMP/redis-demo/redis.pid)
 EOF2

@@ -38,7 +38,7 @@ tr_stop_redis() {
   [ -n "${!pidvar:-}" ] || return 0
   kill -CONT "${!pidvar}" 2>/dev/null
   kill -KILL "${!pidvar}" 2>/dev/null
-  wait "${!pidvar}" 2>/dev/null
+  wait "${!pidvar}" 2>/dev/null || true
   printf -v "$pidvar" '%s' ''
   return 0
 }

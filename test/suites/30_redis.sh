@@ -124,6 +124,18 @@ tr_session_sql s1 "COMMIT;"
 is "$(rc EXISTS "$K14" "$K16")" 0 "after COMMIT: every key of the transaction is gone"
 is "$(nres "$S14")$(nres "$S15")$(nres "$S16")" 101 "savepoints: the kept holds are there, the rolled-back one is not"
 
+# a lease that lapsed while its holder still worked: the release deletes only
+# our own token, so the next holder's key survives our commit
+S19=$(seat 1-9) K19=$(key "$(seat 1-9)")
+tr_session_sql s1 "SET ticketres.redis_lock_ttl = 200; BEGIN; SELECT id FROM tr_reserve('$EV', 'u1', ARRAY['$S19']::uuid[]);"
+sleep 0.5
+is "$(rc EXISTS "$K19")" 0 "a lapsed lease: the key is gone after redis_lock_ttl while the transaction is open"
+rc SET "$K19" next-holder PX 60000 >/dev/null
+tr_session_sql s1 "COMMIT; RESET ticketres.redis_lock_ttl;"
+is "$(rc GET "$K19")" next-holder "a lapsed lease: our commit leaves the next holder's key alone (compare-and-delete)"
+is "$(q "SELECT status FROM ticketres.seats WHERE id = '$S19'")" reserved "and the row guard kept the seat ours"
+rc DEL "$K19" >/dev/null
+
 # the same transaction may move seats it already holds (keys are reentrant)
 S17=$(seat 1-7)
 is "$(call -c "SELECT status FROM tr_cancel((tr_reserve('$EV', 'u1', ARRAY['$S17']::uuid[])).id, 'u1')")" \
@@ -150,7 +162,11 @@ tr_session_close s1
 ##############################################################################
 # a foreign holder: the seat is busy everywhere, its key is left alone
 ##############################################################################
-S21=$(seat 2-1) S22=$(seat 2-2) K21=$(key "$(seat 2-1)") K22=$(key "$(seat 2-2)")
+# the foreign key goes on the seat locked last (ids in ascending order), so
+# an acquire that is not all or nothing would have taken the other one
+S21=$(q "SELECT max(id::text) FROM ticketres.seats WHERE event_id = '$EV' AND label IN ('R-2-1', 'R-2-2')")
+S22=$(q "SELECT min(id::text) FROM ticketres.seats WHERE event_id = '$EV' AND label IN ('R-2-1', 'R-2-2')")
+K21=$(key "$S21") K22=$(key "$S22")
 rc SET "$K21" foreign-service PX 60000 >/dev/null
 res=$(call -c "SELECT id FROM tr_reserve('$EV', 'u2', ARRAY['$S21', '$S22']::uuid[])")
 is "$res" "PT409 seat busy" "foreign key on one seat: reserve is PT409 seat busy"
@@ -303,6 +319,43 @@ echo "# hot seat with Redis: $(paste -sd, <<<"$tally" | tr -s ' ')"
 is "$(nres "$HOT")" 1 "one reservation row for the hot seat"
 is "$(rc EXISTS "$(key "$HOT")")" 0 "no key is left behind"
 check_state "hot seat with Redis"
+
+##############################################################################
+# hostile replies: whatever a "Redis" answers, no crash, only allow/PT503
+##############################################################################
+mkfifo "$TR_CLIENTS_DIR/hostile.in"
+python3 "$TR_ROOT/test/lib/hostile_redis.py" "$TR_CLIENTS_DIR/hostile.port" <"$TR_CLIENTS_DIR/hostile.in" &
+HPID=$!
+exec {HFD}>"$TR_CLIENTS_DIR/hostile.in"
+for _ in $(seq 1 100); do [ -s "$TR_CLIENTS_DIR/hostile.port" ] && break; sleep 0.05; done
+HURL="redis://127.0.0.1:$(cat "$TR_CLIENTS_DIR/hostile.port")"
+PM_PID=$(head -1 "$PGDATA/postmaster.pid")
+hostile() {  # hostile N REPLY: the replies, then one reserve under allow and one under deny
+  local n=$1 reply=$2 a d
+  echo "REPLY $reply" >&"$HFD"; sleep 0.1
+  a=$(call -c "SET ticketres.redis_url = '$HURL'" -c "SET ticketres.redis_timeout = 300" -c "SET client_min_messages = error" \
+           -c "SELECT status FROM tr_reserve('$EV', 'h', ARRAY['$(seat "7-$n")']::uuid[])")
+  d=$(call -c "SET ticketres.redis_url = '$HURL'" -c "SET ticketres.redis_timeout = 300" -c "SET ticketres.redis_on_error = deny" \
+           -c "SELECT status FROM tr_reserve('$EV', 'h', ARRAY['$(seat "8-$n")']::uuid[])")
+  is "$a | $d" "OK pending | PT503 lock service unavailable" "hostile reply '$reply': allow reserves, deny is PT503"
+}
+n=0
+for reply in '+OK\r\n' ':1\r\n' '*1\r\n$3\r\nabc\r\n' '*2\r\n:0\r\n:0\r\n' '*1\r\n:-5\r\n' \
+             '*1\r\n:7\r\n' '-ERR boom\r\n' '*-1\r\n' '$-1\r\n' 'garbage\r\n' '*1\r\n*1\r\n:0\r\n' \
+             '$99999\r\nabc' '*1\r\n:0' CLOSE HANG; do
+  n=$((n + 1)); hostile "$n" "$reply"
+done
+# a lying "Redis" that says every lock is free: the row guard is the fence
+echo 'REPLY *1\r\n:0\r\n' >&"$HFD"; sleep 0.1
+LIE=$(seat 7-20)
+a=$(call -c "SET ticketres.redis_url = '$HURL'" -c "SELECT status FROM tr_reserve('$EV', 'liar-1', ARRAY['$LIE']::uuid[])")
+b=$(call -c "SET ticketres.redis_url = '$HURL'" -c "SELECT status FROM tr_reserve('$EV', 'liar-2', ARRAY['$LIE']::uuid[])")
+is "$a | $b" "OK pending | PT409 seat unavailable" "a Redis that grants every lock: the row guard still refuses the second buyer"
+exec {HFD}>&-
+kill "$HPID" 2>/dev/null; wait "$HPID" 2>/dev/null
+is "$(head -1 "$PGDATA/postmaster.pid")" "$PM_PID" "hostile replies: the postmaster is the same"
+is "$(grep -c 'terminated by signal\|was terminated' "$(dirname "$PGDATA")/server.log")" 0 "hostile replies: no backend crashed"
+check_state "hostile replies"
 
 ##############################################################################
 # settings: password and database in the URL, prefix, nothing leaks
