@@ -16,7 +16,7 @@ set -uo pipefail
 
 VG_DIR=$TR_TMP/valgrind
 TREE=$VG_DIR/tree
-command -v valgrind >/dev/null || tr_die "valgrind is not installed (apt-get install valgrind)"
+TR_APT_PACKAGES="$TR_APT_PACKAGES valgrind" tr_ensure_packages
 rm -rf "$VG_DIR/logs"; mkdir -p "$VG_DIR/logs"; tr_pg_dir "$VG_DIR/logs"
 tr_log "copying the checkout to $TREE"
 mkdir -p "$TREE"
