@@ -1035,15 +1035,19 @@ END
 $$;
 
 -- The pg_cron job: tr_expire() while the extension exists; once it has been
--- dropped, the job removes itself instead of failing every minute.
+-- dropped, the job removes itself instead of failing every minute (and a run
+-- that races DROP EXTENSION or a second run of the removed job does not fail).
 CREATE FUNCTION ticketres._expiry_job_command() RETURNS text
 LANGUAGE sql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
     SELECT format('DO $ticketres$ BEGIN'
                   ' IF pg_catalog.to_regprocedure(%L) IS NOT NULL THEN PERFORM %I.tr_expire();'
-                  ' ELSIF pg_catalog.to_regnamespace(''cron'') IS NOT NULL THEN PERFORM cron.unschedule(%L);'
-                  ' END IF; END $ticketres$',
+                  ' ELSIF pg_catalog.to_regnamespace(''cron'') IS NOT NULL THEN'
+                  '  PERFORM cron.unschedule(j.jobid) FROM cron.job j WHERE j.jobname = %L;'
+                  ' END IF;'
+                  ' EXCEPTION WHEN undefined_function OR undefined_table THEN NULL;'
+                  ' END $ticketres$',
                   format('%I.tr_expire(integer)', ticketres._extschema()), ticketres._extschema(),
                   'ticketres-expire')
 $$;

@@ -116,6 +116,7 @@ done
 is "$left" 0 "B: after DROP EXTENSION the job unscheduled itself"
 is "$(qb -c "SELECT string_agg(DISTINCT status, ',') FROM cron.job_run_details WHERE jobid = $BJOB")" succeeded \
   "B: and its run did not fail"
+qb -c "SELECT status || ': ' || coalesce(return_message, '') || ' (' || command || ')' FROM cron.job_run_details WHERE jobid = $BJOB AND status <> 'succeeded'" | sed 's/^/# /'
 
 is "$(q -c "SELECT tr_unschedule_expiry()")" t "unschedule at the end"
 q -c "DROP EXTENSION pg_cron"
