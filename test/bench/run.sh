@@ -61,20 +61,28 @@ ms_now() { date +%s%3N; }
 # --- results ----------------------------------------------------------------
 RESULTS=$DIR/results.csv
 echo "scenario,figure,unit,value,baseline,baseline_value,ratio,target,met" >"$RESULTS"
+MDROWS=$DIR/results.md.rows MISSES=0
+: >"$MDROWS"
 # record SCENARIO FIGURE UNIT VALUE BASELINE BASELINE_VALUE TARGET
 #   ratio = VALUE / BASELINE_VALUE (for times: below 1 is faster than the baseline)
 #   TARGET: "ratio>=1.3", "value<=2", "value==1", ... or "" (no target)
 record() {
-  local ratio met=""
+  local ratio met="" u=" $3" tgt
   ratio=$(awk -v v="$4" -v b="$6" 'BEGIN { if (b == "" || b + 0 == 0) print ""
-                                             else printf (v / b < 0.1 ? "%.2g" : "%.2f"), v / b }')
+                                             else if (v / b < 0.01) print "<0.01"
+                                             else printf "%.2f", v / b }')
   if [ -n "$7" ]; then
-    met=$(awk -v v="$4" -v r="$ratio" -v t="$7" 'BEGIN {
+    met=$(awk -v v="$4" -v r="${ratio#<}" -v t="$7" 'BEGIN {
       split(t, a, /(>=|<=|==)/); op = substr(t, length(a[1]) + 1, 2); x = (a[1] == "ratio") ? r : v
       ok = (op == ">=") ? (x + 0 >= a[2] + 0) : (op == "<=") ? (x + 0 <= a[2] + 0) : (x + 0 == a[2] + 0)
       print ok ? "yes" : "NO" }')
+    [ "$met" = NO ] && MISSES=$((MISSES + 1))
   fi
-  echo "$1,$2,$3,$4,$5,$6,$ratio,$7,$met" >>"$RESULTS"
+  echo "$1,\"$2\",$3,$4,\"$5\",$6,$ratio,$7,$met" >>"$RESULTS"
+  { [ "$3" = n ] || [ "$3" = ratio ]; } && u=""
+  tgt=$(sed -e 's/^ratio>=\(.*\)/ratio ≥ \1/' -e "s/^value<=\\(.*\\)/≤ \\1$u/" -e "s/^value>=\\(.*\\)/≥ \\1$u/" \
+          -e "s/^value==\\(.*\\)/= \\1$u/" <<<"$7")
+  echo "| $2 | ${4:-—}${4:+$u} | $5 | ${6}${6:+$u} | ${ratio}${ratio:+×} | $tgt | $met |" >>"$MDROWS"
   printf '  %-44s %12s %-6s %-10s %12s %7s %-12s %s\n' "$2" "$4" "$3" "$5" "$6" \
     "${ratio:+${ratio}x}" "$7" "$met"
 }
@@ -346,7 +354,7 @@ fi
 if skip redis; then tr_log "Redis: skipped (TR_BENCH_SKIP)"
 elif [ "$(q $EXT "SELECT count(*) FROM pg_settings WHERE name = 'ticketres.redis_url'")" = 0 ]; then
   tr_log "Redis: skipped, this build has no ticketres.redis_url setting"
-  echo "redis,reserve tps with Redis locks (skipped: no ticketres.redis_url in this build),tps,,off,,,ratio>=0.75," >>"$RESULTS"
+  record redis "reserve tps with Redis locks on (skipped: no ticketres.redis_url in this build)" tps "" "Redis off" "" ""
 else
   tr_start_redis bench; RPORT=$REDIS_PORT_bench
   # off, on, off, on: the mean of each (drift on a shared machine evens out)
@@ -390,9 +398,7 @@ cp "$RESULTS" "$OUTDIR/results.csv"
   echo
   echo "| figure | ticketres | baseline | baseline value | ratio | target | met? |"
   echo "|---|---|---|---|---|---|---|"
-  tail -n +2 "$RESULTS" | awk -F, '{ u = ($3 == "n" || $3 == "ratio") ? "" : " " $3
-    printf "| %s | %s | %s | %s | %s | %s | %s |\n", $2, ($4 == "" ? "—" : $4 u), $5,
-      ($6 == "" ? "" : $6 u), ($7 == "" ? "" : $7 "×"), $8, $9 }'
+  cat "$MDROWS"
 } >"$OUTDIR/results.md"
 [ -f "$CHART" ] && gnuplot <<GP || tr_log "no chart (reserve skipped or gnuplot failed)"
 set terminal pngcairo size 900,480 font "sans,10"
@@ -416,5 +422,4 @@ echo
 cat "$OUTDIR/results.md"
 echo
 tr_log "results: $OUTDIR/results.csv, results.md, reserve.png; raw logs in $OUT"
-misses=$(tail -n +2 "$RESULTS" | awk -F, '$9 == "NO"' | wc -l)
-tr_log "$misses target(s) not met"
+tr_log "$MISSES target(s) not met"
