@@ -17,8 +17,8 @@
 # Prints the table (figure, baseline, ratio, target, met?) and writes
 # doc/bench/results.csv, doc/bench/results.md and doc/bench/reserve.png.
 #   TR_BENCH_SECS=10   seconds per pgbench point (default 10; longer = steadier)
-#   TR_BENCH_ROUNDS=2  rounds of the reserve points (floor, ticketres, plpgsql,
-#                      service side by side, then again): means are reported
+#   TR_BENCH_ROUNDS=3  rounds of the reserve points (floor, ticketres, plpgsql,
+#                      service back to back, then again): medians are reported
 #   TR_BENCH_SKIP=http,redis   scenarios to leave out (comma list of reserve, hot,
 #                      rush, expire, redis, http)
 #   TR_BENCH_OUT=doc/bench     where the results go
@@ -27,7 +27,7 @@ set -euo pipefail
 . "$TR_ROOT/test/lib/redis.sh"
 
 SECS=${TR_BENCH_SECS:-10}
-ROUNDS=${TR_BENCH_ROUNDS:-2}
+ROUNDS=${TR_BENCH_ROUNDS:-3}
 SKIP=",${TR_BENCH_SKIP:-},"
 OUTDIR=${TR_BENCH_OUT:-$TR_ROOT/doc/bench}
 DIR=$TR_TMP/bench
@@ -63,12 +63,14 @@ RESULTS=$DIR/results.csv
 echo "scenario,figure,unit,value,baseline,baseline_value,ratio,target,met" >"$RESULTS"
 MDROWS=$DIR/results.md.rows MISSES=0
 : >"$MDROWS"
-# record SCENARIO FIGURE UNIT VALUE BASELINE BASELINE_VALUE TARGET
+# record SCENARIO FIGURE UNIT VALUE BASELINE BASELINE_VALUE TARGET [RATIO]
+#   RATIO, when given, is used instead of VALUE / BASELINE_VALUE
 #   ratio = VALUE / BASELINE_VALUE (for times: below 1 is faster than the baseline)
 #   TARGET: "ratio>=1.3", "value<=2", "value==1", ... or "" (no target)
 record() {
   local ratio met="" u=" $3" tgt
-  ratio=$(awk -v v="$4" -v b="$6" 'BEGIN { if (b == "" || b + 0 == 0) print ""
+  ratio=$(awk -v v="$4" -v b="$6" -v o="${8:-}" 'BEGIN { if (o != "") v = o * (b = 1)
+                                             if (b == "" || b + 0 == 0) print ""
                                              else if (v / b < 0.01) print "<0.01"
                                              else printf "%.2f", v / b }')
   if [ -n "$7" ]; then
@@ -80,8 +82,8 @@ record() {
   fi
   echo "$1,\"$2\",$3,$4,\"$5\",$6,$ratio,$7,$met" >>"$RESULTS"
   { [ "$3" = n ] || [ "$3" = ratio ]; } && u=""
-  tgt=$(sed -e 's/^ratio>=\(.*\)/ratio ≥ \1/' -e "s/^value<=\\(.*\\)/≤ \\1$u/" -e "s/^value>=\\(.*\\)/≥ \\1$u/" \
-          -e "s/^value==\\(.*\\)/= \\1$u/" <<<"$7")
+  tgt=$(sed -e 's#^ratio>=\(.*\)#ratio ≥ \1#' -e "s#^value<=\\(.*\\)#≤ \\1$u#" -e "s#^value>=\\(.*\\)#≥ \\1$u#" \
+          -e "s#^value==\\(.*\\)#= \\1$u#" <<<"$7")
   echo "| $2 | ${4:-—}${4:+$u} | $5 | ${6}${6:+$u} | ${ratio}${ratio:+×} | $tgt | $met |" >>"$MDROWS"
   printf '  %-44s %12s %-6s %-10s %12s %7s %-12s %s\n' "$2" "$4" "$3" "$5" "$6" \
     "${ratio:+${ratio}x}" "$7" "$met"
@@ -204,29 +206,34 @@ for db in $EXT $PLP; do
 done
 declare -A R
 echo "clients floor ticketres plpgsql service" >"$CHART"
-# add NAME: R[NAME] += TPS, R[NAME_p50] += P50, R[NAME_p99] += P99 (means later)
-add() { R[$1]=$(( ${R[$1]:-0} + TPS )); R[${1}_p50]=$(awk -v a="${R[${1}_p50]:-0}" -v b="$P50" 'BEGIN { print a + b }')
-        R[${1}_p99]=$(awk -v a="${R[${1}_p99]:-0}" -v b="$P99" 'BEGIN { print a + b }'); }
-mean() { awk -v a="${R[$1]}" -v n="$ROUNDS" 'BEGIN { printf (a >= 100 ? "%.0f" : "%.2f"), a / n }'; }
+# Each round runs the four back to back, so a burst of load from other users
+# of the machine hits one round, not one side: figures are the medians over
+# the rounds, ratios the medians of the per-round ratios.
+median() { tr ' ' '\n' | sed '/^$/d' | sort -g | awk '{ a[NR] = $1 } END { printf "%s", (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
+add() { R[$1]="${R[$1]:-} $TPS"; R[${1}_p50]="${R[${1}_p50]:-} $P50"; R[${1}_p99]="${R[${1}_p99]:-} $P99"; }
 for c in 1 8 32; do
-  for r in $(seq 1 "$ROUNDS"); do   # the four side by side, ROUNDS times
-    pgb "floor_${c}_$r" $EXT "$c" "$SQLD/floor.pgbench" -T "$SECS"; add "floor_$c"
-    pgb "reserve_ext_${c}_$r" $EXT "$c" "$SQLD/reserve.pgbench" -T "$SECS" -D ev="${EV[$EXT]}"; add "ext_$c"
-    pgb "reserve_plpgsql_${c}_$r" $PLP "$c" "$SQLD/reserve.pgbench" -T "$SECS" -D ev="${EV[$PLP]}"; add "plp_$c"
+  for r in $(seq 1 "$ROUNDS"); do
+    pgb "floor_${c}_$r" $EXT "$c" "$SQLD/floor.pgbench" -T "$SECS"; add "floor_$c"; f=$TPS
+    pgb "reserve_ext_${c}_$r" $EXT "$c" "$SQLD/reserve.pgbench" -T "$SECS" -D ev="${EV[$EXT]}"; add "ext_$c"; e=$TPS
+    pgb "reserve_plpgsql_${c}_$r" $PLP "$c" "$SQLD/reserve.pgbench" -T "$SECS" -D ev="${EV[$PLP]}"; add "plp_$c"; p=$TPS
     pgb "reserve_service_${c}_$r" $PLP "$c" "$SQLD/service_reserve.pgbench" -T "$SECS" -D ev="${EV[$PLP]}"; add "svc_$c"
+    R[rplp_$c]="${R[rplp_$c]:-} $(awk -v a="$e" -v b="$p" 'BEGIN { print a / b }')"
+    R[rfloor_$c]="${R[rfloor_$c]:-} $(awk -v a="$e" -v b="$f" 'BEGIN { print a / b }')"
+    R[rsvc_$c]="${R[rsvc_$c]:-} $(awk -v a="$e" -v b="$TPS" 'BEGIN { print a / b }')"
   done
   for k in floor ext plp svc; do
-    for m in "" _p50 _p99; do R[${k}_$c$m]=$(mean "${k}_$c$m"); done
+    for m in "" _p50 _p99; do R[${k}_$c$m]=$(median <<<"${R[${k}_$c$m]}"); done
   done
+  for k in rplp rfloor rsvc; do R[${k}_$c]=$(median <<<"${R[${k}_$c]}"); done
   pgb "cycle_ext_$c" $EXT "$c" "$SQLD/cycle.pgbench" -T "$SECS" -D ev="${EV[$EXT]}"; R[cext_$c]=$TPS
   pgb "cycle_plpgsql_$c" $PLP "$c" "$SQLD/cycle.pgbench" -T "$SECS" -D ev="${EV[$PLP]}"; R[cplp_$c]=$TPS
   echo "$c ${R[floor_$c]} ${R[ext_$c]} ${R[plp_$c]} ${R[svc_$c]}" >>"$CHART"
 done
 for c in 1 8 32; do
   t13="" t06=""; [ $c = 8 ] && t13="ratio>=1.3" t06="ratio>=0.6"
-  record reserve "reserve tps, $c clients" tps "${R[ext_$c]}" plpgsql "${R[plp_$c]}" "$t13"
-  record reserve "reserve tps, $c clients" tps "${R[ext_$c]}" floor "${R[floor_$c]}" "$t06"
-  record reserve "reserve tps, $c clients" tps "${R[ext_$c]}" service "${R[svc_$c]}" ""
+  record reserve "reserve tps, $c clients" tps "${R[ext_$c]}" plpgsql "${R[plp_$c]}" "$t13" "${R[rplp_$c]}"
+  record reserve "reserve tps, $c clients" tps "${R[ext_$c]}" floor "${R[floor_$c]}" "$t06" "${R[rfloor_$c]}"
+  record reserve "reserve tps, $c clients" tps "${R[ext_$c]}" service "${R[svc_$c]}" "" "${R[rsvc_$c]}"
   record reserve "reserve p50, $c clients" ms "${R[ext_${c}_p50]}" plpgsql "${R[plp_${c}_p50]}" ""
   record reserve "reserve p99, $c clients" ms "${R[ext_${c}_p99]}" plpgsql "${R[plp_${c}_p99]}" ""
   record cycle "reserve+cancel tps, $c clients" tps "${R[cext_$c]}" plpgsql "${R[cplp_$c]}" ""
