@@ -410,14 +410,15 @@ cp "$RESULTS" "$OUTDIR/results.csv"
   cat "$MDROWS"
 } >"$OUTDIR/results.md"
 [ -f "$CHART" ] && gnuplot <<GP || tr_log "no chart (reserve skipped or gnuplot failed)"
-set terminal pngcairo size 900,480 font "sans,10"
+set terminal pngcairo size 1000,480 font "sans,10"
 set output "$OUTDIR/reserve.png"
-set title "tr_reserve, one fresh seat per call: transactions/s ($(nproc) cores, $SECS s per point, $STARTED)"
+set title "tr_reserve, one fresh seat per call: transactions/s ($(nproc) cores, $SECS s per point, $STARTED)" noenhanced
+set xrange [0.4:3.6]
+set key top left
 set style data histograms
 set style histogram clustered gap 1
 set style fill solid 0.85 border -1
 set boxwidth 0.9
-set key top left
 set xlabel "pgbench clients"
 set ylabel "transactions/s"
 set yrange [0:*]
