@@ -32,8 +32,10 @@ include $(PGXS)
 # PGXS tracks no header dependencies: every module includes these
 $(OBJS): src/ticketres.h src/errors.h
 
-.PHONY: test demo
+.PHONY: test demo bench
 test:
 	./test/run_all.sh
 demo:
 	./test/demo.sh
+bench:
+	./test/bench/run.sh

@@ -377,6 +377,7 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     n int;
+    prefix text;
 BEGIN
     PERFORM ticketres._event_must_exist(event_id);
     IF section IS NULL OR length(section) NOT BETWEEN 1 AND 50 THEN
@@ -395,9 +396,19 @@ BEGIN
         RAISE EXCEPTION 'price must be between 0 and 1000000000000' USING ERRCODE = '22023';
     END IF;
     n := rows * seats_per_row;
+    -- Seat ids are UUIDv7-shaped: this call's millisecond clock, version 7,
+    -- 44 random bits, the variant, then the seat's number in the call as a
+    -- 32-bit counter. The call's seats are consecutive in the primary key,
+    -- so a million of them go into the index in order rather than at random
+    -- places (random ids made generating 1,000,000 seats about 2x slower);
+    -- their advisory lock keys (seat_lock_keys) stay distinct in the call.
+    prefix := lpad(to_hex((extract(epoch FROM clock_timestamp()) * 1000)::bigint), 12, '0')
+              || '7' || substr(md5(random()::text), 1, 3)
+              || substr('89ab', 1 + (random() * 3)::int, 1) || substr(md5(random()::text), 1, 7);
     BEGIN
-        INSERT INTO ticketres.seats (event_id, label, section, row_label, seat_number, price)
-        SELECT tr_generate_seats.event_id, section || '-' || r || '-' || s, section, r::text, s,
+        INSERT INTO ticketres.seats (id, event_id, label, section, row_label, seat_number, price)
+        SELECT (prefix || lpad(to_hex((r - 1) * seats_per_row + s), 8, '0'))::uuid,
+               tr_generate_seats.event_id, section || '-' || r || '-' || s, section, r::text, s,
                tr_generate_seats.price
           FROM generate_series(1, rows) AS r, generate_series(1, seats_per_row) AS s;
     EXCEPTION WHEN unique_violation THEN

@@ -12,6 +12,7 @@
 #include "access/htup_details.h"
 #include "catalog/pg_type.h"
 #include "funcapi.h"
+#include "utils/plancache.h"
 
 typedef struct TrPlan
 {
@@ -172,14 +173,55 @@ tr_plan_get(TrPlanId id)
 }
 
 /*
+ * Whether running the saved plan will plan it first: no valid generic plan
+ * is kept yet, or the plan cache keeps choosing custom plans (the rule of
+ * choose_custom_plan in plancache.c: generic once it is no dearer).
+ */
+static bool
+tr_plan_will_plan(SPIPlanPtr plan)
+{
+	ListCell   *lc;
+
+	foreach(lc, SPI_plan_get_plan_sources(plan))
+	{
+		CachedPlanSource *ps = (CachedPlanSource *) lfirst(lc);
+
+		if (!ps->is_valid || ps->gplan == NULL || !ps->gplan->is_valid ||
+			ps->num_custom_plans == 0 ||
+			ps->generic_cost >= ps->total_custom_cost / ps->num_custom_plans)
+			return true;
+	}
+	return false;
+}
+
+/*
  * Run a saved statement; any result code other than the expected one is an
  * internal error. Returns the number of rows processed.
+ *
+ * The plan cache plans a statement on first use and keeps the plan until an
+ * invalidation: one planned while a table is still small (the first on-sale
+ * after install) scans it, and keeps scanning as it grows, every call, until
+ * autovacuum's next ANALYZE. Every statement here is meant to be an index
+ * lookup, so they are planned, whenever that happens, with sequential scans
+ * off (once a valid generic plan is kept, running it plans nothing, and the
+ * setting is left alone: it costs a GUC push and pop).
  */
 uint64
 tr_exec(TrPlanId id, Datum *values, const char *nulls, int expected_rc)
 {
-	int			rc = SPI_execute_plan(tr_plan_get(id), values, nulls, false, 0);
+	SPIPlanPtr	plan = tr_plan_get(id);
+	int			nest = -1;
+	int			rc;
 
+	if (tr_plan_will_plan(plan))
+	{
+		nest = NewGUCNestLevel();
+		(void) set_config_option("enable_seqscan", "off", PGC_USERSET, PGC_S_SESSION,
+								 GUC_ACTION_SAVE, true, 0, false);
+	}
+	rc = SPI_execute_plan(plan, values, nulls, false, 0);
+	if (nest >= 0)
+		AtEOXact_GUC(true, nest);
 	if (rc != expected_rc)
 		elog(ERROR, "ticketres: statement %d returned %s, expected %s",
 			 (int) id, SPI_result_code_string(rc), SPI_result_code_string(expected_rc));
