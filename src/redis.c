@@ -27,7 +27,6 @@
 
 #include "access/xact.h"
 #include "catalog/pg_type.h"
-#include "common/cryptohash.h"
 #include "common/sha1.h"
 #include "errors.h"
 #include "funcapi.h"
@@ -63,7 +62,11 @@ typedef struct TrRedisTarget
 	bool		has_password;
 } TrRedisTarget;
 
-/* A Lua script, called by EVALSHA with EVAL as the NOSCRIPT fallback. */
+/*
+ * A Lua script, loaded with SCRIPT LOAD on every new connection (its SHA1 is
+ * the name Redis answers with) and called by EVALSHA; an acquire falls back
+ * to EVAL on NOSCRIPT.
+ */
 typedef struct TrScript
 {
 	const char *body;
@@ -114,6 +117,8 @@ typedef struct TrHeldKey
 static redisContext *conn = NULL;
 static char *conn_url = NULL;	/* malloc'ed copy of the URL conn was made for */
 static int	conn_timeout_ms = -1;	/* the command timeout conn has */
+static int	pending_replies = 0;	/* releases sent whose answers are unread */
+static bool scripts_loaded = false; /* SCRIPT LOAD done on conn */
 static bool exit_hook_set = false;
 static TimestampTz retry_after = 0; /* no attempt before this after a failure */
 static TimestampTz last_warning = 0;
@@ -286,6 +291,8 @@ drop_connection(void)
 	if (conn != NULL)
 		redisFree(conn);
 	conn = NULL;
+	pending_replies = 0;
+	scripts_loaded = false;
 	if (conn_url != NULL)
 		free(conn_url);
 	conn_url = NULL;
@@ -385,6 +392,93 @@ open_connection(const TrRedisTarget *t, char *err, size_t errlen)
 }
 
 /*
+ * Read the answers of the releases sent without waiting (release_from):
+ * normally already there. A failed release is a WARNING (the TTL frees its
+ * keys). False, with the connection dropped, when no answer comes.
+ */
+static bool
+drain_replies(char *err, size_t errlen)
+{
+	while (pending_replies > 0)
+	{
+		void	   *v = NULL;
+		redisReply *r;
+		char		msg[256];
+
+		if (redisGetReply(conn, &v) != REDIS_OK || v == NULL)
+		{
+			tr_metrics_redis(TR_REDIS_RELEASE_ERROR, -1);
+			fail_connection(err, errlen, "no answer to an earlier release");
+			return false;
+		}
+		pending_replies--;
+		r = (redisReply *) v;
+		if (r->type != REDIS_REPLY_ERROR)
+		{
+			freeReplyObject(r);
+			tr_metrics_redis(TR_REDIS_RELEASED, -1);
+			continue;
+		}
+		snprintf(msg, sizeof(msg), "%.200s", r->str ? r->str : "error");
+		if (strncmp(msg, "NOSCRIPT", 8) == 0)
+			scripts_loaded = false;
+		freeReplyObject(r);
+		tr_metrics_redis(TR_REDIS_RELEASE_ERROR, -1);
+		ereport(WARNING,
+				(errmsg("ticketres: an earlier release of Redis seat locks failed: %s", msg),
+				 errhint("The keys expire by themselves after ticketres.redis_lock_ttl.")));
+	}
+	return true;
+}
+
+/*
+ * SCRIPT LOAD both scripts (one round trip), so that a release can be sent
+ * as EVALSHA without waiting for its answer.
+ */
+static bool
+load_scripts(char *err, size_t errlen)
+{
+	TrScript   *scripts[2] = {&acquire_script, &release_script};
+
+	for (int i = 0; i < 2; i++)
+		if (redisAppendCommand(conn, "SCRIPT LOAD %s", scripts[i]->body) != REDIS_OK)
+		{
+			fail_connection(err, errlen, "could not send the lock scripts");
+			return false;
+		}
+	for (int i = 0; i < 2; i++)
+	{
+		void	   *v = NULL;
+		redisReply *r;
+		bool		ok;
+
+		if (redisGetReply(conn, &v) != REDIS_OK || v == NULL)
+		{
+			fail_connection(err, errlen, "no answer to SCRIPT LOAD");
+			return false;
+		}
+		r = (redisReply *) v;
+		/* Redis names the script by its SHA1; keep the first name it gave */
+		ok = r->type == REDIS_REPLY_STRING && r->str != NULL &&
+			r->len == sizeof(scripts[i]->sha) - 1 &&
+			(scripts[i]->sha[0] == '\0' || strcmp(r->str, scripts[i]->sha) == 0);
+		if (ok)
+			memcpy(scripts[i]->sha, r->str, sizeof(scripts[i]->sha));
+		if (!ok)
+			snprintf(err, errlen, "SCRIPT LOAD answered %.100s",
+					 r->type == REDIS_REPLY_ERROR && r->str ? r->str : "something else");
+		freeReplyObject(r);
+		if (!ok)
+		{
+			drop_connection();
+			return false;
+		}
+	}
+	scripts_loaded = true;
+	return true;
+}
+
+/*
  * The backend's connection, made on first use or after the URL changed
  * (any_url: keep whatever connection there is). NULL with err filled when
  * Redis cannot be reached.
@@ -397,7 +491,13 @@ get_connection(bool any_url, char *err, size_t errlen)
 	bool		ok;
 
 	if (conn != NULL && (any_url || (conn_url != NULL && strcmp(conn_url, tr_redis_url) == 0)))
-		return conn_timeout_ms == tr_redis_timeout_ms || set_timeout(err, errlen) ? conn : NULL;
+	{
+		/* any failure here drops the connection: the next try reconnects */
+		if ((conn_timeout_ms == tr_redis_timeout_ms || set_timeout(err, errlen)) &&
+			drain_replies(err, errlen) && (scripts_loaded || load_scripts(err, errlen)))
+			return conn;
+		return NULL;
+	}
 	drop_connection();
 	if (!parse_url(tr_redis_url, &t, &why))
 	{
@@ -409,7 +509,7 @@ get_connection(bool any_url, char *err, size_t errlen)
 		on_proc_exit(redis_at_exit, (Datum) 0);
 		exit_hook_set = true;
 	}
-	ok = open_connection(&t, err, errlen);
+	ok = open_connection(&t, err, errlen) && load_scripts(err, errlen);
 	explicit_bzero(&t, sizeof(t));	/* the password */
 	if (ok && (conn_url = strdup(tr_redis_url)) == NULL)
 	{
@@ -421,24 +521,6 @@ get_connection(bool any_url, char *err, size_t errlen)
 }
 
 /* ------------------------------------------------------------- scripts */
-
-static void
-script_sha(TrScript *s)
-{
-	pg_cryptohash_ctx *ctx;
-	uint8		digest[SHA1_DIGEST_LENGTH];
-
-	if (s->sha[0] != '\0')
-		return;
-	ctx = pg_cryptohash_create(PG_SHA1);
-	if (ctx == NULL || pg_cryptohash_init(ctx) < 0 ||
-		pg_cryptohash_update(ctx, (const uint8 *) s->body, strlen(s->body)) < 0 ||
-		pg_cryptohash_final(ctx, digest, sizeof(digest)) < 0)
-		elog(ERROR, "ticketres: could not hash a Redis script");
-	pg_cryptohash_free(ctx);
-	for (int i = 0; i < SHA1_DIGEST_LENGTH; i++)
-		snprintf(s->sha + 2 * i, 3, "%02x", digest[i]);
-}
 
 /*
  * Run a script whose argv[0..1] the caller left free: EVALSHA, then EVAL
@@ -548,6 +630,38 @@ held_clear(void)
 }
 
 /*
+ * Send the release script (argv[0..1] left free) without waiting for its
+ * answer, which drain_replies reads before the connection's next command:
+ * a commit never waits for Redis. The write itself is bounded by the command
+ * timeout. False with err filled (and the connection dropped) on failure.
+ */
+static bool
+send_release(int argc, const char **argv, size_t *lens, char *err, size_t errlen)
+{
+	int			done = 0;
+
+	if (get_connection(true, err, errlen) == NULL)
+		return false;
+	argv[0] = "EVALSHA";
+	lens[0] = 7;
+	argv[1] = release_script.sha;
+	lens[1] = strlen(release_script.sha);
+	if (redisAppendCommandArgv(conn, argc, argv, lens) != REDIS_OK)
+	{
+		fail_connection(err, errlen, "could not queue the release");
+		return false;
+	}
+	while (!done)
+		if (redisBufferWrite(conn, &done) != REDIS_OK)
+		{
+			fail_connection(err, errlen, "could not send the release");
+			return false;
+		}
+	pending_replies++;
+	return true;
+}
+
+/*
  * Compare-and-delete the held keys from index first on, in one round trip,
  * and forget them. Never raises: a failure is a WARNING and the TTL frees
  * the keys. Called at (sub)transaction end, so it allocates only with malloc.
@@ -561,7 +675,7 @@ release_from(int first)
 	size_t	   *lens;
 	char		err[256];
 	char		nkeys[16];
-	redisReply *r = NULL;
+	bool		sent = false;
 
 	if (n <= 0)
 		return;
@@ -584,19 +698,15 @@ release_from(int first)
 			argv[3 + n + i] = held[first + i].token;
 			lens[3 + n + i] = TR_REDIS_TOKEN_LEN;
 		}
-		r = run_script(&release_script, argc, argv, lens, err, sizeof(err));
+		sent = send_release(argc, argv, lens, err, sizeof(err));
 	}
 	else
 		snprintf(err, sizeof(err), "out of memory");
 	free(argv);
 	free(lens);
 	held_truncate(first);
-	if (r != NULL)
-	{
-		freeReplyObject(r);
-		tr_metrics_redis(TR_REDIS_RELEASED, -1);
+	if (sent)
 		return;
-	}
 	tr_metrics_redis(TR_REDIS_RELEASE_ERROR, -1);
 	retry_after = GetCurrentTimestamp() + (int64) tr_redis_retry_interval_ms * 1000;
 	ereport(WARNING,
@@ -779,8 +889,6 @@ acquire_round_trip(const TrKeyBatch *b, int ngroups, const char *token, char *er
 		argv[5 + b->nkeys + g] = psprintf("%d", b->gsize[g]);
 	for (int i = 2; i < argc; i++)
 		lens[i] = strlen(argv[i]);
-	script_sha(&acquire_script);
-	script_sha(&release_script);	/* here, not in the release path, which must not fail */
 	r = run_script(&acquire_script, argc, argv, lens, err, errlen);
 	if (r != NULL && !acquire_reply_ok(r, b, ngroups))
 	{
