@@ -114,8 +114,11 @@ for _ in $(seq 1 30); do
   sleep 1
 done
 is "$left" 0 "B: after DROP EXTENSION the job unscheduled itself"
-is "$(qb -c "SELECT string_agg(DISTINCT status, ',') FROM cron.job_run_details WHERE jobid = $BJOB")" succeeded \
-  "B: and its run did not fail"
+# pg_cron cancels a run whose job disappears while it runs: the run that
+# removed its own job may end 'failed' / 'job canceled'; nothing else may fail
+is "$(qb -c "SELECT count(*) FROM cron.job_run_details WHERE jobid = $BJOB
+              AND NOT (status = 'succeeded' OR (status = 'failed' AND return_message = 'job canceled'))")" 0 \
+  "B: and its run did not fail (other than pg_cron cancelling the run that removed its job)"
 qb -c "SELECT status || ': ' || coalesce(return_message, '') || ' (' || command || ')' FROM cron.job_run_details WHERE jobid = $BJOB AND status <> 'succeeded'" | sed 's/^/# /'
 
 is "$(q -c "SELECT tr_unschedule_expiry()")" t "unschedule at the end"
