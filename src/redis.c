@@ -530,8 +530,7 @@ get_connection(bool any_url, char *err, size_t errlen)
 static redisReply *
 run_script(TrScript *s, int argc, const char **argv, size_t *lens, char *err, size_t errlen)
 {
-	/* a release goes where its keys were taken, even if the URL changed since */
-	redisContext *c = get_connection(s == &release_script, err, errlen);
+	redisContext *c = get_connection(false, err, errlen);
 	redisReply *r;
 
 	if (c == NULL)

@@ -361,7 +361,7 @@ tr_reserve(PG_FUNCTION_ARGS)
 	TrReserveDone done = {0};
 	MemoryContext ctx = CurrentMemoryContext;
 	instr_time	start;
-	Datum		result;
+	Datum		result = (Datum) 0;
 
 	INSTR_TIME_SET_CURRENT(start);
 	PG_TRY();

@@ -52,18 +52,7 @@ gone() {
 
 q "ALTER DATABASE $DB SET ticketres.redis_url = 'redis://127.0.0.1:$RP'" >/dev/null
 q "ALTER DATABASE $DB SET ticketres.redis_retry_interval = 0" >/dev/null
-tr_psql >/dev/null <<'SQL' || tr_die "suite setup failed"
-CREATE EXTENSION ticketres;
-CREATE SCHEMA t;
-CREATE FUNCTION t.truth(ev uuid) RETURNS bigint LANGUAGE sql VOLATILE AS $$
-    SELECT count(*) FROM ticketres.seats s
-     WHERE s.event_id = ev
-       AND (s.status = 'available'
-            OR (s.status = 'reserved' AND EXISTS (
-                SELECT 1 FROM ticketres.reservations r WHERE r.id = s.reservation_id
-                   AND r.status = 'pending' AND r.expires_at <= clock_timestamp())))
-$$;
-SQL
+tr_psql -c "CREATE EXTENSION ticketres" -f "$TR_ROOT/test/lib/truth.sql" >/dev/null || tr_die "suite setup failed"
 EV=$(q "SELECT id FROM tr_create_event('redis', now() + interval '1 day', now() + interval '2 days')")
 q "SELECT tr_generate_seats('$EV', 'R', 10, 20, 100)" >/dev/null
 seat() { q "SELECT id FROM ticketres.seats WHERE event_id = '$EV' AND label = 'R-$1'"; }
@@ -72,7 +61,7 @@ nres() { q "SELECT count(*) FROM ticketres.reservations WHERE '$1' = ANY (seat_i
 check_state() {
   is "$(q "SELECT coalesce(sum(violations), 0) FROM ticketres.check_invariants()")" 0 \
     "$1: ticketres.check_invariants() finds no violation"
-  is "$(q "SELECT CASE WHEN t.truth('$EV') = tr_available_count('$EV') THEN 'equal' ELSE 'differs' END")" equal \
+  is "$(q "SELECT tr_truth.count_diff('$EV')")" equal \
     "$1: tr_available_count equals the seats counted from rows"
 }
 metric() { q "SELECT coalesce(sum(split_part(l, ' ', 2)::numeric), 0) FROM regexp_split_to_table(tr_metrics(), E'\n') l WHERE split_part(l, ' ', 1) = '$1'"; }
