@@ -23,12 +23,19 @@
 #include "utils/builtins.h"
 #include "utils/array.h"
 
-/* A fresh version-4 uuid for a reservation. */
+/*
+ * A fresh version-4 uuid for a reservation of an event.  Its last four bytes
+ * are the event id's: a router that places events by those bytes (see
+ * doc/scale-out.md) finds a reservation's shard from its id alone.  The
+ * other 90 bits stay random.
+ */
 static void
-tr_new_uuid(pg_uuid_t *u)
+tr_new_uuid(pg_uuid_t *u, const pg_uuid_t *event)
 {
-	if (!pg_strong_random(u->data, UUID_LEN))
+	if (!pg_strong_random(u->data, UUID_LEN - TR_RES_ID_EVENT_BYTES))
 		elog(ERROR, "ticketres: could not generate a random reservation id");
+	memcpy(u->data + UUID_LEN - TR_RES_ID_EVENT_BYTES,
+		   event->data + UUID_LEN - TR_RES_ID_EVENT_BYTES, TR_RES_ID_EVENT_BYTES);
 	u->data[6] = (u->data[6] & 0x0f) | 0x40;
 	u->data[8] = (u->data[8] & 0x3f) | 0x80;
 }
@@ -294,7 +301,7 @@ reserve_call(FunctionCallInfo fcinfo, TrReserveDone *done)
 	if (busy >= 0)
 		tr_redis_busy_error(&seats.ids[busy]);
 
-	tr_new_uuid(&done->res_id);
+	tr_new_uuid(&done->res_id, event);
 	taken = take_seats(seat_arr, event, &done->res_id, now, &total);
 	if (taken < seats.n && (done->lazy_expired = expire_overdue(seat_arr, event, now)) > 0)
 		taken += take_seats(seat_arr, event, &done->res_id, now, &total);

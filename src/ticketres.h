@@ -36,6 +36,7 @@
 #define TR_MAX_HOLD_USECS		USECS_PER_DAY
 #define TR_EXPIRE_MAX_ROWS		1000000
 #define TR_EXPIRE_BATCH			1000
+#define TR_RES_ID_EVENT_BYTES	4		/* reservation ids end with these of the event id */
 
 /* ---- spi_util.c ---- */
 typedef enum TrPlanId
