@@ -7,6 +7,7 @@ OBJS = \
 	src/ticketres.o \
 	src/spi_util.o \
 	src/args.o \
+	src/errors.o \
 	src/identity.o \
 	src/locks.o \
 	src/counts.o \

@@ -2,6 +2,12 @@
 -- Internal helpers (not for direct use): identity, checks, locks, audit.
 ------------------------------------------------------------------------------
 
+-- Raise the catalogue's error for a message (src/errors.c pairs each message
+-- with its SQLSTATE): the SQL functions name a reason, never a SQLSTATE
+CREATE OR REPLACE FUNCTION ticketres._raise(message text, detail text DEFAULT NULL,
+    hint text DEFAULT NULL) RETURNS void
+    AS 'MODULE_PATHNAME', 'tr_raise_sql' LANGUAGE C VOLATILE;
+
 CREATE OR REPLACE FUNCTION ticketres._caller(user_id text) RETURNS text
     AS 'MODULE_PATHNAME', 'tr_caller_sql' LANGUAGE C STABLE;
 CREATE OR REPLACE FUNCTION ticketres._count_add(event_id uuid, delta bigint) RETURNS void
@@ -52,8 +58,8 @@ BEGIN
         RAISE EXCEPTION 'event_id must not be null' USING ERRCODE = '22023';
     END IF;
     IF NOT EXISTS (SELECT 1 FROM ticketres.events e WHERE e.id = _event_must_exist.event_id) THEN
-        RAISE EXCEPTION 'event not found' USING ERRCODE = 'PT404',
-            DETAIL = format('No event has id %s.', event_id);
+        PERFORM ticketres._raise('event not found',
+            format('No event has id %s.', event_id));
     END IF;
 END
 $$;
@@ -160,8 +166,8 @@ BEGIN
      WHERE NOT EXISTS (SELECT 1 FROM ticketres.seats s
                         WHERE s.id = q.id AND s.event_id = _check_event_seats.event_id);
     IF missing IS NOT NULL THEN
-        RAISE EXCEPTION 'seat not found' USING ERRCODE = 'PT404',
-            DETAIL = format('Event %s has no seat %s.', event_id, array_to_string(missing, ', '));
+        PERFORM ticketres._raise('seat not found',
+            format('Event %s has no seat %s.', event_id, array_to_string(missing, ', ')));
     END IF;
 END
 $$;

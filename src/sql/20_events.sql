@@ -43,8 +43,8 @@ BEGIN
     -- key checks hold the event row FOR KEY SHARE
     SELECT * INTO ev FROM ticketres.events e WHERE e.id = tr_update_event.event_id FOR NO KEY UPDATE;
     IF NOT FOUND THEN
-        RAISE EXCEPTION 'event not found' USING ERRCODE = 'PT404',
-            DETAIL = format('No event has id %s.', event_id);
+        PERFORM ticketres._raise('event not found',
+            format('No event has id %s.', event_id));
     END IF;
     ev.name := coalesce(name, ev.name);
     ev.starts_at := coalesce(starts_at, ev.starts_at);
@@ -82,8 +82,8 @@ BEGIN
     PERFORM ticketres._lock_event(event_id);
     PERFORM 1 FROM ticketres.events e WHERE e.id = tr_delete_event.event_id FOR UPDATE;
     IF NOT FOUND THEN
-        RAISE EXCEPTION 'event not found' USING ERRCODE = 'PT404',
-            DETAIL = format('No event has id %s.', event_id);
+        PERFORM ticketres._raise('event not found',
+            format('No event has id %s.', event_id));
     END IF;
     SELECT count(*) FILTER (WHERE r.status = 'pending' AND r.expires_at > clock_timestamp()),
            count(*) FILTER (WHERE r.status = 'confirmed')
@@ -91,10 +91,10 @@ BEGIN
       FROM ticketres.reservations r
      WHERE r.event_id = tr_delete_event.event_id AND r.status IN ('pending', 'confirmed');
     IF n_pending > 0 OR n_confirmed > 0 THEN
-        RAISE EXCEPTION 'event has reservations' USING ERRCODE = 'PT409',
-            DETAIL = format('Event %s has %s pending and %s confirmed reservations.',
+        PERFORM ticketres._raise('event has reservations',
+            format('Event %s has %s pending and %s confirmed reservations.',
                             event_id, n_pending, n_confirmed),
-            HINT = 'Cancel or release them first, or wait for the holds to expire.';
+            'Cancel or release them first, or wait for the holds to expire.');
     END IF;
     -- reservations have no foreign key to cascade through
     DELETE FROM ticketres.reservations r WHERE r.event_id = tr_delete_event.event_id;
@@ -114,8 +114,8 @@ BEGIN
     END IF;
     SELECT * INTO ev FROM ticketres.events e WHERE e.id = tr_get_event.event_id;
     IF NOT FOUND THEN
-        RAISE EXCEPTION 'event not found' USING ERRCODE = 'PT404',
-            DETAIL = format('No event has id %s.', event_id);
+        PERFORM ticketres._raise('event not found',
+            format('No event has id %s.', event_id));
     END IF;
     RETURN ev;
 END

@@ -175,9 +175,9 @@ BEGIN
     SELECT array_agg(s.id ORDER BY s.id) INTO taken FROM ticketres.seats s
      WHERE s.id = ANY (seat_ids) AND s.status NOT IN ('available', 'blocked');
     IF taken IS NOT NULL AND block THEN
-        RAISE EXCEPTION 'seat unavailable' USING ERRCODE = 'PT409',
-            DETAIL = format('Seat %s is held or sold.', array_to_string(taken, ', ')),
-            HINT = 'Release the reservation first (tr_release_reservation), or wait for the hold to end and tr_expire() to run; nothing was blocked.';
+        PERFORM ticketres._raise('seat unavailable',
+            format('Seat %s is held or sold.', array_to_string(taken, ', ')),
+            'Release the reservation first (tr_release_reservation), or wait for the hold to end and tr_expire() to run; nothing was blocked.');
     END IF;
     UPDATE ticketres.seats s SET status = to_status, updated_at = clock_timestamp()
      WHERE s.id = ANY (seat_ids) AND s.event_id = _set_blocked.event_id AND s.status = from_status;

@@ -38,8 +38,8 @@ BEGIN
     SELECT (ticketres._effective(r)).* INTO res FROM ticketres.reservations r
      WHERE r.id = tr_get_reservation.reservation_id AND r.user_id = who;
     IF NOT FOUND THEN
-        RAISE EXCEPTION 'reservation not found' USING ERRCODE = 'PT404',
-            DETAIL = format('User "%s" has no reservation %s.', who, reservation_id);
+        PERFORM ticketres._raise('reservation not found',
+            format('User "%s" has no reservation %s.', who, reservation_id));
     END IF;
     RETURN res;
 END
@@ -85,14 +85,14 @@ BEGIN
     END IF;
     SELECT * INTO r FROM ticketres.reservations x WHERE x.id = _admin_reservation.reservation_id;
     IF NOT FOUND THEN
-        RAISE EXCEPTION 'reservation not found' USING ERRCODE = 'PT404',
-            DETAIL = format('No reservation has id %s.', reservation_id);
+        PERFORM ticketres._raise('reservation not found',
+            format('No reservation has id %s.', reservation_id));
     END IF;
     IF NOT r.status = ANY (allowed) THEN
-        RAISE EXCEPTION 'reservation not pending' USING ERRCODE = 'PT409',
-            DETAIL = format('Reservation %s is %s.', reservation_id, r.status),
-            HINT = format('Only a reservation that is %s can be changed this way.',
-                          array_to_string(allowed, ' or '));
+        PERFORM ticketres._raise('reservation not pending',
+            format('Reservation %s is %s.', reservation_id, r.status),
+            format('Only a reservation that is %s can be changed this way.',
+                          array_to_string(allowed, ' or ')));
     END IF;
     RETURN r;
 END
@@ -117,7 +117,9 @@ BEGIN
      WHERE x.id = r.id AND x.status = r.status RETURNING x.* INTO res;
     IF NOT FOUND THEN   -- moved between our read and our locks: report its state now
         r := ticketres._admin_reservation(reservation_id, ARRAY[r.status]);
-        RAISE EXCEPTION 'seat busy' USING ERRCODE = 'PT409', HINT = 'Retry shortly.';
+        PERFORM ticketres._raise('seat busy',
+            NULL,
+            'Retry shortly.');
     END IF;
     UPDATE ticketres.seats s SET status = 'available', reservation_id = NULL,
            updated_at = clock_timestamp()
@@ -155,9 +157,9 @@ BEGIN
     END IF;
     r := ticketres._admin_reservation(reservation_id, '{pending}');
     IF r.expires_at <= clock_timestamp() THEN
-        RAISE EXCEPTION 'hold expired' USING ERRCODE = 'PT410',
-            DETAIL = format('The hold of reservation %s ended at %s.', r.id, r.expires_at),
-            HINT = 'A hold that has ended cannot be extended; reserve the seats again.';
+        PERFORM ticketres._raise('hold expired',
+            format('The hold of reservation %s ended at %s.', r.id, r.expires_at),
+            'A hold that has ended cannot be extended; reserve the seats again.');
     END IF;
     new_expiry := r.expires_at + extend_by;
     IF new_expiry > r.created_at + max_hold THEN
@@ -171,9 +173,9 @@ BEGIN
        AND x.expires_at > clock_timestamp()
     RETURNING x.* INTO res;
     IF NOT FOUND THEN
-        RAISE EXCEPTION 'seat busy' USING ERRCODE = 'PT409',
-            DETAIL = format('Reservation %s changed while this call ran.', r.id),
-            HINT = 'Retry shortly.';
+        PERFORM ticketres._raise('seat busy',
+            format('Reservation %s changed while this call ran.', r.id),
+            'Retry shortly.');
     END IF;
     PERFORM ticketres._audit('extend_hold', 'extended', r.event_id, r.id, r.seat_ids, reason,
                              jsonb_build_object('old_expires_at', r.expires_at,
