@@ -45,7 +45,7 @@ tr_raise_sql(PG_FUNCTION_ARGS)
 
 	tr_check_not_null(fcinfo, 0, "message");
 	message = TextDatumGetCString(PG_GETARG_DATUM(0));
-	for (int i = 0; i < lengthof(tr_catalogue); i++)
+	for (size_t i = 0; i < lengthof(tr_catalogue); i++)
 		if (strcmp(tr_catalogue[i].message, message) == 0)
 			ereport(ERROR,
 					(errcode(tr_catalogue[i].sqlstate),
