@@ -11,6 +11,7 @@ OBJS = \
 	src/identity.o \
 	src/locks.o \
 	src/counts.o \
+	src/inventory.o \
 	src/reserve.o \
 	src/lifecycle.o \
 	src/metrics.o \
