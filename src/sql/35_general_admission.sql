@@ -11,11 +11,13 @@
 --      that still have tickets and takes from each until it has enough.
 -- None of these waits for a lock.  When the stripes nobody holds are short,
 -- the borrowing is rolled back (a subtransaction, so its row locks go too)
--- and the committed sum of all stripes decides: below the quantity, the area
--- is `sold out` now; otherwise the missing tickets sit in stripes other calls
+-- and what is committed decides (all stripes plus the overdue holds, as
+-- tr_ga_available counts): below the quantity, the area is `sold out` now;
+-- otherwise the missing tickets sit in stripes (or overdue holds) other calls
 -- hold at this moment (they may commit or roll back), and the call retries
--- after a short random pause (never on a lock), at most 20 times, before it
--- answers `sold out` too.  So the last ticket sells, and a stripe never goes
+-- after a short random pause (never on a lock) for up to 2 seconds (a
+-- prepared transaction may hold a stripe for longer) before it answers
+-- `sold out` too.  So the last ticket sells, and a stripe never goes
 -- below zero (CHECK), so no area sells one ticket over capacity.
 ------------------------------------------------------------------------------
 
@@ -144,17 +146,25 @@ DECLARE
     r record;
     ids uuid[] := '{}';
 BEGIN
+    -- row locks first, skipping holds another call is moving (an expiry
+    -- that has not committed yet): never waits
     FOR r IN
         SELECT x.id, x.seat_ids FROM ticketres.reservations x
          WHERE x.ga_area_id = _expire_overdue.area_id AND x.status = 'pending'
            AND x.expires_at <= clock_timestamp() AND area_id IS NOT NULL
-        UNION ALL
+         LIMIT lim FOR UPDATE SKIP LOCKED
+    LOOP
+        IF ticketres._try_lock_ids(ARRAY[r.id]) THEN
+            ids := ids || r.id;
+        END IF;
+    END LOOP;
+    FOR r IN
         SELECT x.id, x.seat_ids FROM ticketres.reservations x
          WHERE x.event_id = _expire_overdue.event_id AND x.status = 'pending'
            AND x.expires_at <= clock_timestamp() AND area_id IS NULL AND x.ga_area_id IS NULL
-        LIMIT lim
+         LIMIT lim FOR UPDATE SKIP LOCKED
     LOOP
-        IF ticketres._try_lock_ids(CASE WHEN cardinality(r.seat_ids) = 0 THEN ARRAY[r.id] ELSE r.seat_ids END) THEN
+        IF ticketres._try_lock_ids(r.seat_ids) THEN
             ids := ids || r.id;
         END IF;
     END LOOP;
@@ -192,6 +202,7 @@ DECLARE
     cur refcursor;
     committed bigint;
     attempt int := 0;
+    started timestamptz;
 BEGIN
     UPDATE ticketres.ga_counts c SET available = c.available - quantity
      WHERE c.area_id = _ga_take.area_id
@@ -210,6 +221,7 @@ BEGIN
         RETURN;
     END IF;
     PERFORM ticketres._expire_overdue(NULL, area_id);
+    started := clock_timestamp();
     LOOP
         BEGIN
             need := quantity;
@@ -234,17 +246,18 @@ BEGIN
         EXCEPTION WHEN SQLSTATE 'TRGA1' THEN
             NULL;
         END;
-        SELECT coalesce(sum(c.available), 0) INTO committed FROM ticketres.ga_counts c
-         WHERE c.area_id = _ga_take.area_id;
+        -- committed now: the stripes plus the overdue holds (some may be
+        -- being expired by a concurrent call)
+        committed := ticketres._ga_left(area_id);
         attempt := attempt + 1;
-        IF committed < quantity OR attempt > 20 THEN
+        IF committed < quantity OR clock_timestamp() > started + interval '2 seconds' THEN
             PERFORM ticketres._raise('sold out',
-                format('%s tickets were asked for; %s left%s.', quantity,
-                       ticketres._ga_left(area_id),
+                format('%s tickets were asked for; %s left%s.', quantity, committed,
                        CASE WHEN committed >= quantity THEN ', but concurrent calls are taking them' ELSE '' END),
                 'Ask for fewer tickets, or try again later: holds that end free their tickets.');
         END IF;
-        PERFORM pg_sleep(random() * 0.002 * attempt);
+        PERFORM pg_sleep(random() * 0.001 * least(attempt, 10));
+        PERFORM ticketres._expire_overdue(NULL, area_id);
     END LOOP;
 END
 $$;

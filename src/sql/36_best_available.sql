@@ -56,8 +56,11 @@ LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-    IF cardinality(ids) = quantity AND ticketres._try_lock_ids(ids)
-       AND (SELECT count(*) FROM ticketres.seats s WHERE s.id = ANY (ids) AND s.status = 'available') = quantity THEN
+    IF cardinality(ids) <> quantity OR NOT ticketres._try_lock_ids(ids) THEN
+        RETURN NULL;
+    END IF;
+    -- a statement of its own: its snapshot is taken after the locks
+    IF (SELECT count(*) FROM ticketres.seats s WHERE s.id = ANY (ids) AND s.status = 'available') = quantity THEN
         RETURN ids;
     END IF;
     RETURN NULL;
