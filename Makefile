@@ -33,7 +33,7 @@ SQL_UPGRADE = src/sql/upgrade/0.1--$(EXTVERSION).sql
 DATA_built = $(EXTENSION)--$(EXTVERSION).sql $(EXTENSION)--0.1--$(EXTVERSION).sql
 DATA = $(EXTENSION)--0.1.sql
 
-REGRESS = 01_events 02_seats 03_reserve 04_lifecycle 05_errors
+REGRESS = 01_events 02_seats 03_reserve 04_lifecycle 05_errors 06_ga_best
 REGRESS_OPTS = --load-extension=$(EXTENSION)
 
 PG_CPPFLAGS = -I$(srcdir)/src

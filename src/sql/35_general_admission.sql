@@ -395,6 +395,7 @@ DECLARE
     a ticketres.ga_areas;
     r ticketres.reservations;
     h interval;
+    t0 timestamptz;
 BEGIN
     IF event_id IS NULL THEN
         RAISE EXCEPTION 'event_id must not be null' USING ERRCODE = '22023';
@@ -415,10 +416,11 @@ BEGIN
     h := ticketres._reserve_event(event_id, quantity, hold);
     a := ticketres._area_of(event_id, area);
     PERFORM ticketres._ga_take(a.id, quantity);
+    t0 := clock_timestamp();
     INSERT INTO ticketres.reservations AS x (id, event_id, user_id, seat_ids, status, idempotency_key,
         total_amount, expires_at, created_at, ga_area_id, quantity)
     VALUES (ticketres._new_reservation_id(event_id), event_id, who, '{}', 'pending', idempotency_key,
-            quantity * a.price, clock_timestamp() + h, clock_timestamp(), a.id, quantity)
+            quantity * a.price, t0 + h, t0, a.id, quantity)
     RETURNING x.* INTO r;
     PERFORM ticketres._log_event('reserve', 'created', r.event_id, r.id, who, NULL, quantity, NULL);
     RETURN r;

@@ -202,6 +202,7 @@ DECLARE
     who text;
     r ticketres.reservations;
     h interval;
+    t0 timestamptz;
     ids uuid[];
     rid uuid;
     n int;
@@ -236,13 +237,14 @@ BEGIN
     IF ids IS NULL THEN
         PERFORM ticketres._raise('not enough seats',
             format('%s %sseats%s%s were asked for; none such are free.', quantity,
-                   CASE WHEN together THEN 'adjacent ' ELSE '' END,
+                   CASE WHEN together AND quantity > 1 THEN 'adjacent ' ELSE '' END,
                    ' in section ' || section, ' priced at most ' || max_price),
             'Ask for fewer seats, another section or a higher max_price.');
     END IF;
     PERFORM ticketres._redis_lock_seats(event_id, ids);
     rid := ticketres._new_reservation_id(event_id);
-    UPDATE ticketres.seats s SET status = 'reserved', reservation_id = rid, updated_at = clock_timestamp()
+    t0 := clock_timestamp();
+    UPDATE ticketres.seats s SET status = 'reserved', reservation_id = rid, updated_at = t0
      WHERE s.id = ANY (ids) AND s.event_id = tr_reserve_best.event_id AND s.status = 'available';
     GET DIAGNOSTICS n = ROW_COUNT;
     IF n <> quantity THEN       -- cannot happen: the seats were checked under their locks
@@ -253,7 +255,7 @@ BEGIN
     INSERT INTO ticketres.reservations AS x (id, event_id, user_id, seat_ids, status, idempotency_key,
         total_amount, expires_at, created_at, quantity)
     VALUES (rid, event_id, who, ARRAY(SELECT unnest(ids) ORDER BY 1), 'pending', idempotency_key,
-            total, clock_timestamp() + h, clock_timestamp(), quantity)
+            total, t0 + h, t0, quantity)
     RETURNING x.* INTO r;
     PERFORM ticketres._log_event('reserve', 'created', r.event_id, r.id, who, NULL, quantity, NULL);
     RETURN r;
