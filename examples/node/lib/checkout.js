@@ -12,7 +12,10 @@ export { answerFor, CheckoutError } from './answers.js';
 
 const DEFAULTS = {
   reserveAttempts: 5, // seat busy: tries of tr_reserve before "taken"
-  finishAttempts: 10, // seat busy on confirm/cancel: the buyer has paid, try harder
+  // seat busy on confirm/cancel (buyers still trying the seat lock it for a
+  // moment each): the buyer has paid, so keep at it far longer, ~20 s at the
+  // cap, still well inside any hold
+  finishAttempts: 40,
   backoffMs: 20, // first backoff ceiling, doubled per try ...
   backoffCapMs: 500, // ... up to this
 };

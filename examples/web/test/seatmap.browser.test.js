@@ -100,7 +100,7 @@ test(`alice clicks ${HOT}: it is held for her, blue, with a countdown`, async ()
   assert.ok(first > 14 * 60 && first <= 15 * 60, `a 15-minute hold: ${first} s left`);
   await pages.alice.waitForTimeout(2100);
   const later = await countdownSeconds('alice');
-  assert.ok(later < first && later >= first - 4, `the countdown runs: ${first} s, then ${later} s`);
+  assert.ok(later < first && later >= first - 10, `the countdown runs: ${first} s, then ${later} s`);
   assert.ok(await shot('alice', 'alice-held') > 10000);
 });
 
