@@ -48,7 +48,7 @@ out=$(cd "$TR_ROOT/examples/web" && \
   TR_PAGE_URL=$TR_SEATMAP_URL TR_API=$TR_HTTP_URL TR_EVENT=$EV TR_SHOTS=$SHOTS \
   TR_JWT_ALICE=$(tr_jwt_for "$SECRET" "$USER_ROLE" alice) TR_JWT_BOB=$(tr_jwt_for "$SECRET" "$USER_ROLE" bob) \
   TR_PSQL="$PGBIN/psql -d $DB" \
-  node --test --test-reporter=tap --test-concurrency=1 test/ 2>&1); rc=$?
+  node --test --test-reporter=tap test/seatmap.browser.test.js 2>&1); rc=$?
 echo "$out"
 if [ "$rc" != 0 ] && ! grep -qE '^not ok [0-9]+' <<<"$out"; then
   TAP_N=$(grep -cE '^ok [0-9]+' <<<"$out")
