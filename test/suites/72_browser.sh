@@ -5,8 +5,9 @@
 # PostgREST, the page server (examples/web/serve.js), an event of 72 seats
 # with a few already sold, held and blocked; then alice and bob in two
 # browser contexts (examples/web/test/seatmap.browser.test.js): hold,
-# countdown, "taken, pick another", cancel, confirm, sold. Screenshots go to
-# test/tmp/browser/. Prints TAP (node's, one line per top-level step).
+# countdown, "taken, pick another", cancel, confirm, sold, a short hold
+# running out. Screenshots go to test/tmp/browser/. Prints TAP (node's, one
+# line per top-level step).
 set -uo pipefail
 . "$(dirname "$0")/../lib/common.sh"
 . "$TR_ROOT/test/lib/tap.sh"

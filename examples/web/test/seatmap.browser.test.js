@@ -150,6 +150,20 @@ test(`bob's map shows ${HOT} sold; his click is still "taken, pick another"`, as
   assert.ok(await shot('bob', 'bob-sold') > 10000);
 });
 
+test('a short hold runs out on the page: the countdown ends, the seat is free again', async () => {
+  const ev = env('TR_EVENT');
+  sql(`SELECT api.tr_reserve('${ev}', 'alice', ARRAY(SELECT id FROM ticketres.seats WHERE event_id = '${ev}' AND label = 'A-4-4'),
+                             'short-hold', interval '8 seconds')`);
+  await pages.alice.click('#refresh');
+  await seatBecomes('alice', 'A-4-4', 'mine');
+  assert.match(await pages.alice.locator('.hold .countdown').textContent(), /^0:0[0-8] left$/);
+  await seatBecomes('alice', 'A-4-4', 'available');
+  assert.equal(await pages.alice.locator('.hold').count(), 0);
+  // lazily expired: the row still says reserved, every count says free
+  assert.equal(seatRow('A-4-4'), 'reserved alice pending');
+  assert.equal(await pages.alice.locator('#available').textContent(), sql(`SELECT api.tr_available_count('${ev}')`));
+});
+
 test('no script errors on either page, and the invariants hold', async () => {
   assert.deepEqual(pageErrors, []);
   assert.equal(sql('SELECT count(*) FROM ticketres.check_invariants() WHERE violations > 0'), '0');
