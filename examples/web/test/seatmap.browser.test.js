@@ -163,7 +163,11 @@ test('a short hold runs out on the page: the countdown ends, the seat is free ag
   assert.equal(await pages.alice.locator('.hold').count(), 0);
   // lazily expired: the row still says reserved, every count says free
   assert.equal(seatRow('A-4-4'), 'reserved alice pending');
-  assert.equal(await pages.alice.locator('#available').textContent(), sql(`SELECT api.tr_available_count('${ev}')`));
+  // the page reads the count and the map in two calls: the one that drew the
+  // seat free may follow a count read a moment before the hold ended, so wait
+  // for the next refresh to agree
+  const count = sql(`SELECT api.tr_available_count('${ev}')`);
+  await pages.alice.waitForFunction((c) => document.getElementById('available').textContent === c, count, { timeout: 15000 });
 });
 
 test('no script errors on either page, and the invariants hold', async () => {
