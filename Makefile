@@ -32,10 +32,23 @@ include $(PGXS)
 # PGXS tracks no header dependencies: every module includes these
 $(OBJS): src/ticketres.h src/errors.h
 
-.PHONY: test demo bench
+.PHONY: test demo bench deb dist
 test:
 	./test/run_all.sh
 demo:
 	./test/demo.sh
 bench:
 	./test/bench/run.sh
+
+# Debian package postgresql-15-ticketres (debian/, pg_buildext), built in a
+# copy under test/tmp/deb
+deb:
+	./test/build_deb.sh
+
+# The archive PGXN takes: HEAD as ticketres-X.Y.Z.zip with one top directory;
+# X.Y.Z is default_version as a semantic version (META.json says the same)
+DISTVERSION = $(if $(word 3,$(subst ., ,$(EXTVERSION))),$(EXTVERSION),$(EXTVERSION).0)
+DIST_DIR ?= .
+dist:
+	git archive --format=zip --prefix=$(EXTENSION)-$(DISTVERSION)/ \
+		-o $(DIST_DIR)/$(EXTENSION)-$(DISTVERSION).zip HEAD
