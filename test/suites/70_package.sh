@@ -29,7 +29,8 @@ ext=usr/share/postgresql/15/extension
 pkg_files=$(dpkg-deb -c "$deb" | awk '{print $NF}' | sed -n "s|^\./$ext/||p" | grep . | sort)
 inst_files=$(cd "$TR_PGROOT/$ext" && ls ticketres.control ticketres--*.sql | sort)
 is "$pkg_files" "$inst_files" "extension files are what make install installs ($(echo $pkg_files))"
-if dpkg-deb -c "$deb" | grep -q '\./usr/lib/postgresql/15/lib/ticketres\.so$'; then ok "ships ticketres.so"; else not_ok "ships ticketres.so"; fi
+listing=$(dpkg-deb -c "$deb")
+if grep -q '\./usr/lib/postgresql/15/lib/ticketres\.so$' <<<"$listing"; then ok "ships ticketres.so"; else not_ok "ships ticketres.so"; fi
 
 # a copy of the private installation without ticketres, then the package on top
 dir=$TR_TMP/pkg-$$
@@ -48,9 +49,10 @@ q() { tr_psql -At -d "$1" -c "$2" 2>&1; }
 tr_psql -d postgres -c "CREATE DATABASE pkg_fresh" -c "CREATE DATABASE pkg_update" >/dev/null
 is "$(q pkg_fresh "CREATE EXTENSION ticketres; SELECT extversion FROM pg_extension WHERE extname = 'ticketres'")" \
    "$version" "CREATE EXTENSION ticketres from the package gives $version"
-got=$(q pkg_fresh "SELECT count(*) FROM (SELECT tr_generate_seats(e.id, 'A', 1, 3, 100), tr_reserve(e.id, 'u', ARRAY[(SELECT id FROM ticketres.seats WHERE event_id = e.id AND label = 'A-1-1')], 'k')
-                   FROM tr_create_event('pkg', now() + interval '1 day', now() + interval '2 days') e) x")
-is "$got" 1 "the packaged library works: event, seats and a hold"
+ev=$(q pkg_fresh "SELECT id FROM tr_create_event('pkg', now() + interval '1 day', now() + interval '2 days')")
+q pkg_fresh "SELECT tr_generate_seats('$ev', 'A', 1, 3, 100)" >/dev/null
+got=$(q pkg_fresh "SELECT status || ' ' || total_amount FROM tr_reserve('$ev', 'u', ARRAY(SELECT id FROM ticketres.seats WHERE event_id = '$ev' AND label = 'A-1-1'), 'k')")
+is "$got" "pending 100" "the packaged library works: event, seats and a hold"
 
 upgrades=$(cd "$dir/pginst/$ext" && ls ticketres--0.1--*.sql 2>/dev/null)
 if [ -z "$upgrades" ] || [ "$version" = 0.1 ]; then

@@ -15,7 +15,7 @@ TR_APT_PACKAGES="jq unzip git" tr_ensure_packages
 meta=$TR_ROOT/META.json
 control=$(sed -n "s/^default_version *= *'\(.*\)'/\1/p" "$TR_ROOT/ticketres.control")
 semver=$control; [ "$(tr -cd . <<<"$control" | wc -c)" -ge 2 ] || semver=$control.0
-j() { jq -r "$@" "$meta" 2>&1; }
+j() { jq -r --arg semver_re "$semver_re" "$@" "$meta" 2>&1; }
 semver_re='^(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)(-[0-9A-Za-z-]+)?$'
 # a version range of the spec: 0, a version, or comma-separated "op version"
 range_ok() {
@@ -36,7 +36,7 @@ is "$(j '.name | test("^[A-Za-z][A-Za-z0-9_-]*$") and length >= 2')" true "name 
 is "$(j '.abstract | type == "string" and length > 0')" true "abstract is a non-empty string"
 is "$(j '.["meta-spec"].version')" 1.0.0 "meta-spec version 1.0.0"
 is "$(j '.version')" "$semver" "version is default_version ($control) of ticketres.control as a semantic version"
-is "$(j '.version | test("'"$semver_re"'")')" true "version is a semantic version"
+is "$(j '.version | test($semver_re)')" true "version is a semantic version"
 is "$(j '.maintainer | (type == "string") or (type == "array" and length > 0 and all(type == "string"))')" true "maintainer is a string or list of strings"
 is "$(j '.license | if type == "string" then [.] elif type == "array" then . else keys end | all(IN("postgresql","bsd","mit","apache_2_0","gpl_2","gpl_3","lgpl_2_1","lgpl_3_0","artistic_2","mozilla_1_1","open_source","unrestricted","restricted","unknown") or startswith("http"))')" true \
    "license is one the spec knows"
