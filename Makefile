@@ -20,6 +20,12 @@ DATA = $(EXTENSION)--$(EXTVERSION).sql
 
 REGRESS = 01_events 02_seats 03_reserve 04_lifecycle 05_errors
 REGRESS_OPTS = --load-extension=$(EXTENSION)
+# isolation specs: specs/NAME.spec against expected/NAME.out (the spec
+# reserve_prepared_stripe needs max_prepared_transactions > 0)
+ISOLATION = reserve_reserve reserve_cancel confirm_lazy_expiry confirm_swept_expiry \
+	cancel_lazy_expiry idempotent_retry release_confirm extend_expiry block_reserve \
+	delete_event_reserve reserve_prepared_stripe
+ISOLATION_OPTS = --load-extension=$(EXTENSION)
 
 PG_CPPFLAGS = -I$(srcdir)/src
 SHLIB_LINK += -lhiredis
