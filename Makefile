@@ -7,6 +7,7 @@ OBJS = \
 	src/ticketres.o \
 	src/spi_util.o \
 	src/args.o \
+	src/errors.o \
 	src/identity.o \
 	src/locks.o \
 	src/counts.o \
@@ -16,7 +17,20 @@ OBJS = \
 	src/eventlog.o \
 	src/redis.o
 
-DATA = $(EXTENSION)--$(EXTVERSION).sql
+# Install scripts.  0.1 is released and frozen (ticketres--0.1.sql).  The
+# 0.2 scripts are generated from one source, src/sql/, organized by concern:
+#   full install   = 00_schema.sql (tables, types) + the object files
+#   0.1 -> 0.2     = upgrade/0.1--0.2.sql (table changes) + the object files
+# The object files (10_ .. 90_) only CREATE OR REPLACE functions, COMMENT and
+# REVOKE, so the same text installs fresh and replaces on update: a fresh and
+# an updated database get the same functions by construction.  When 0.2 is
+# released, both generated scripts are committed and frozen like 0.1.
+SQL_SCHEMA  = src/sql/00_schema.sql
+SQL_OBJECTS = $(sort $(filter-out $(SQL_SCHEMA),$(wildcard src/sql/[0-9]*.sql)))
+SQL_UPGRADE = src/sql/upgrade/0.1--$(EXTVERSION).sql
+
+DATA_built = $(EXTENSION)--$(EXTVERSION).sql $(EXTENSION)--0.1--$(EXTVERSION).sql
+DATA = $(EXTENSION)--0.1.sql
 
 REGRESS = 01_events 02_seats 03_reserve 04_lifecycle 05_errors
 REGRESS_OPTS = --load-extension=$(EXTENSION)
@@ -34,6 +48,16 @@ PG_CFLAGS  += -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializer
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
+
+$(EXTENSION)--$(EXTVERSION).sql: $(SQL_SCHEMA) $(SQL_OBJECTS)
+	{ printf -- '-- ticketres $(EXTVERSION): install script, generated from src/sql/ by make.\n'; \
+	  printf '\\echo Use "CREATE EXTENSION ticketres" to load this file. \\quit\n\n'; \
+	  cat $^; } >$@
+
+$(EXTENSION)--0.1--$(EXTVERSION).sql: $(SQL_UPGRADE) $(SQL_OBJECTS)
+	{ printf -- '-- ticketres 0.1 -> $(EXTVERSION): upgrade script, generated from src/sql/ by make.\n'; \
+	  printf '\\echo Use "ALTER EXTENSION ticketres UPDATE TO '"'"'$(EXTVERSION)'"'"'" to load this file. \\quit\n\n'; \
+	  cat $^; } >$@
 
 # PGXS tracks no header dependencies: every module includes these
 $(OBJS): src/ticketres.h src/errors.h

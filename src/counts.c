@@ -1,22 +1,29 @@
 /*
  * counts.c — exact availability in O(1).
  *
- * ticketres.seat_counts keeps, per event, TR_COUNT_STRIPES rows whose sum is
- * the number of seats with status 'available'. Each backend adds its deltas
- * to the stripe of its backend id, so concurrent reservations of one event do
- * not queue behind one counter row. The rows are ordinary WAL-logged rows
- * changed in the same transaction as the seats: exact across rollbacks and
- * crash recovery. tr_available_count adds the seats of pending holds that are
- * already overdue (they are free: see lazy expiry in reserve.c).
+ * ticketres.seat_counts keeps, per event, stripes whose sum is the number of
+ * seats with status 'available': 64 made with the event, plus overflow ones.
+ * A change adds its delta to one stripe in the same transaction as the seats,
+ * so the count is exact across rollbacks, crash recovery and two-phase
+ * commit.  Which stripe: this backend's own (backend id mod 64) when no other
+ * transaction holds its row lock, else the first stripe nobody holds, else a
+ * new overflow stripe.  So a count never waits for another transaction, not
+ * even a prepared one or the 65th open one; tr_expire folds the overflow
+ * stripes back (tr_count_fold).  tr_available_count adds the seats of the
+ * event's pending holds that are already overdue (they are free: see lazy
+ * expiry in reserve.c), read from the per-event pending index.
  */
 #include "ticketres.h"
 
+#include "catalog/namespace.h"
 #include "catalog/pg_type.h"
+#include "utils/lsyscache.h"
 #include "errors.h"
 #include "miscadmin.h"
 #include "storage/backendid.h"
 
-#define TR_COUNT_STRIPES 64		/* must match the install script */
+#define TR_COUNT_STRIPES 64		/* stripes per event; overflow stripes are >= this */
+#define TR_COUNT_FOLD_BATCH 1000
 
 int
 tr_count_stripe(void)
@@ -24,7 +31,7 @@ tr_count_stripe(void)
 	return (MyBackendId > 0 ? MyBackendId : MyProcPid) % TR_COUNT_STRIPES;
 }
 
-/* Add delta to this backend's stripe of the event's available count. */
+/* Add delta to a stripe of the event's available count, never waiting. */
 void
 tr_count_add(Datum event_id, int64 delta)
 {
@@ -35,8 +42,46 @@ tr_count_add(Datum event_id, int64 delta)
 	values[0] = event_id;
 	values[1] = Int32GetDatum(tr_count_stripe());
 	values[2] = Int64GetDatum(delta);
-	if (tr_exec(TP_COUNT_ADD, values, NULL, SPI_OK_UPDATE) != 1)
+	if (tr_exec(TP_COUNT_ADD, values, NULL, SPI_OK_UPDATE) == 1)
+		return;
+	values[1] = values[2];
+	if (tr_exec(TP_COUNT_ADD_FREE, values, NULL, SPI_OK_UPDATE) == 1)
+		return;
+	if (!OidIsValid(get_relname_relid("seat_counts_overflow_seq",
+									  get_namespace_oid("ticketres", false))))
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("ticketres library %s needs the extension's SQL objects of %s",
+						TR_LIBRARY_VERSION, TR_LIBRARY_VERSION),
+				 errdetail("Every stripe of the availability counter is locked, and this database "
+						   "still has the 0.1 objects, which have no overflow stripes."),
+				 errhint("Run ALTER EXTENSION ticketres UPDATE.")));
+	if (tr_exec(TP_COUNT_ADD_NEW, values, NULL, SPI_OK_INSERT) != 1)
 		elog(ERROR, "ticketres: availability counter of event is missing");
+}
+
+/*
+ * Fold up to TR_COUNT_FOLD_BATCH overflow stripes nobody holds back into the
+ * events' regular stripes; returns how many events had some.  Exact: the
+ * delete and the add are one transaction.  One batch per call: an add that
+ * had to make a new overflow stripe is left for the next call.
+ */
+int64
+tr_count_fold(void)
+{
+	Datum		limit = Int32GetDatum(TR_COUNT_FOLD_BATCH);
+	uint64		n = tr_exec(TP_COUNT_FOLD, &limit, NULL, SPI_OK_SELECT);
+	SPITupleTable *tt = SPI_tuptable;
+
+	for (uint64 i = 0; i < n; i++)
+	{
+		bool		isnull;
+
+		tr_count_add(SPI_getbinval(tt->vals[i], tt->tupdesc, 1, &isnull),
+					 DatumGetInt64(SPI_getbinval(tt->vals[i], tt->tupdesc, 2, &isnull)));
+	}
+	SPI_freetuptable(tt);
+	return (int64) n;
 }
 
 PG_FUNCTION_INFO_V1(tr_available_count);

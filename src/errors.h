@@ -30,6 +30,7 @@
 #define TR_MSG_TOO_MANY_SEATS		"too many seats"
 #define TR_MSG_USER_MISMATCH		"user mismatch"
 #define TR_MSG_LOCK_UNAVAILABLE		"lock service unavailable"
+#define TR_MSG_EVENT_HAS_RESERVATIONS	"event has reservations"
 
 /* 22023 with a message saying what is wrong with which argument */
 #define tr_bad_argument(...) \

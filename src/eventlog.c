@@ -5,7 +5,10 @@
  * A line is "ticketres: " followed by key=value fields in a fixed order:
  *   action outcome event reservation user actor seats duration_ms reason
  * Fields that do not apply are left out. user, actor and reason are always
- * double-quoted (with \" and \\ escaped); the others never contain spaces.
+ * double-quoted, with \" and \\ escaped and every control character (newline,
+ * carriage return, tab, ESC, DEL, ...) written as \n, \r, \t or \xHH, so a
+ * value can never end its line or forge another; the others never contain
+ * spaces.
  * With log_destination = 'jsonlog' the line becomes the "message" field.
  * Lines are written when the call succeeds: a surrounding transaction that
  * rolls back later is not reflected.
@@ -21,11 +24,20 @@ static void
 append_quoted(StringInfo buf, const char *key, const char *value)
 {
 	appendStringInfo(buf, " %s=\"", key);
-	for (const char *p = value; *p; p++)
+	for (const unsigned char *p = (const unsigned char *) value; *p; p++)
 	{
 		if (*p == '"' || *p == '\\')
-			appendStringInfoChar(buf, '\\');
-		appendStringInfoChar(buf, *p);
+			appendStringInfo(buf, "\\%c", *p);
+		else if (*p == '\n')
+			appendStringInfoString(buf, "\\n");
+		else if (*p == '\r')
+			appendStringInfoString(buf, "\\r");
+		else if (*p == '\t')
+			appendStringInfoString(buf, "\\t");
+		else if (*p < 0x20 || *p == 0x7f)
+			appendStringInfo(buf, "\\x%02x", *p);
+		else
+			appendStringInfoChar(buf, (char) *p);
 	}
 	appendStringInfoChar(buf, '"');
 }

@@ -17,6 +17,8 @@
 #include "errors.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/memutils.h"
+#include "storage/lock.h"
 
 typedef enum TrMove
 {
@@ -231,25 +233,32 @@ tr_expire_ids(Datum ids, TimestampTz now, bool lazy)
 		if (tr_log_events)
 			log_expired(tt->vals[i], tt->tupdesc, DatumGetUUIDP(event), lazy);
 	}
+	SPI_freetuptable(tt);
 	return expired;
 }
 
+/* A palloc'd copy of a uuid (the keyset variables change under the group). */
+static pg_uuid_t *
+last_id_copy(const pg_uuid_t *u)
+{
+	pg_uuid_t  *c = palloc(sizeof(pg_uuid_t));
+
+	memcpy(c, u, UUID_LEN);
+	return c;
+}
+
 /*
- * The Redis step of an expiry batch: the keys of all nids holds (hold j is
- * lists[which[j]] of events[j]) in one round trip; keeps in ids only the
- * holds whose keys were all taken and returns how many remain.
+ * The Redis step of an expiry group: the keys of all its holds (hold j is
+ * lists[j] of events[j]) in one round trip; keeps in ids only the holds whose
+ * keys were all taken and returns how many remain.
  */
 static int
-redis_filter(const pg_uuid_t **events, const int *which, const TrSeatList *lists,
-			 Datum *ids, int nids)
+redis_filter(const pg_uuid_t **events, const TrSeatList *lists, Datum *ids, int nids)
 {
-	TrSeatList *mine = palloc(sizeof(TrSeatList) * nids);
 	int		   *busy = palloc(sizeof(int) * nids);
 	int			kept = 0;
 
-	for (int j = 0; j < nids; j++)
-		mine[j] = lists[which[j]];
-	tr_redis_lock_groups(events, mine, nids, busy);
+	tr_redis_lock_groups(events, lists, nids, busy);
 	for (int j = 0; j < nids; j++)
 		if (busy[j] < 0)
 			ids[kept++] = ids[j];
@@ -257,84 +266,138 @@ redis_filter(const pg_uuid_t **events, const int *which, const TrSeatList *lists
 }
 
 /*
+ * Overdue holds whose seat locks tr_expire holds, waiting to be expired
+ * together: at most the lock budget of seat locks (or one hold's seats, when
+ * a single hold has more).
+ */
+typedef struct TrExpireGroup
+{
+	int			n;				/* holds */
+	int			nseats;			/* seat locks held for them */
+	Datum	   *ids;
+	TrSeatList *lists;
+	const pg_uuid_t **events;
+	int			redis_mark;
+} TrExpireGroup;
+
+/*
+ * Expire the group's holds (those whose Redis keys were free too), then
+ * release their seat locks and Redis keys: the row guard protects the rest
+ * of the transaction, and the lock table stays within the budget.
+ */
+static void
+expire_group(TrExpireGroup *g, TimestampTz now, int64 *expired)
+{
+	int			n = g->n;
+
+	if (n > 0 && tr_redis_enabled())
+		n = redis_filter(g->events, g->lists, g->ids, n);
+	if (n > 0)
+		*expired += tr_expire_ids(PointerGetDatum(construct_array(g->ids, n, UUIDOID, UUID_LEN,
+																  false, TYPALIGN_CHAR)),
+								  now, false);
+	for (int j = 0; j < g->n; j++)
+		tr_unlock_seats(&g->lists[j], g->lists[j].n);
+	tr_redis_release_since(g->redis_mark);
+	g->n = 0;
+	g->nseats = 0;
+	g->redis_mark = tr_redis_mark();
+}
+
+/*
  * One batch of tr_expire: up to limit overdue holds after the keyset
- * position (last_exp, last_id), skipping those whose seats are busy.
- * Returns the number of candidates fetched; *expired grows by those expired.
+ * position (last_event, last_exp, last_id), skipping those whose seats are
+ * busy, expired in groups of at most budget seat locks.  Returns the number
+ * of candidates fetched; *expired grows by those expired.
  */
 static uint64
-expire_batch(TimestampTz now, TimestampTz *last_exp, pg_uuid_t *last_id, int limit,
-			 int64 *expired)
+expire_batch(TimestampTz now, pg_uuid_t *last_event, TimestampTz *last_exp,
+			 pg_uuid_t *last_id, int limit, int budget, int64 *expired)
 {
-	Datum		values[4] = {TimestampTzGetDatum(now), TimestampTzGetDatum(*last_exp),
-	UUIDPGetDatum(last_id), Int32GetDatum(limit)};
+	Datum		values[5] = {TimestampTzGetDatum(now), UUIDPGetDatum(last_event),
+		TimestampTzGetDatum(*last_exp), UUIDPGetDatum(last_id), Int32GetDatum(limit)};
 	uint64		n = tr_exec(TP_EXPIRE_CANDIDATES, values, NULL, SPI_OK_SELECT);
 	SPITupleTable *tt = SPI_tuptable;
-	TrSeatList *lists = palloc(sizeof(TrSeatList) * (n + 1));
-	int		   *nlocked = palloc(sizeof(int) * (n + 1));
-	Datum	   *ids = palloc(sizeof(Datum) * (n + 1));
-	const pg_uuid_t **events = palloc(sizeof(pg_uuid_t *) * (n + 1));
-	int		   *which = palloc(sizeof(int) * (n + 1));
-	int			nids = 0;
-	int			mark = tr_redis_mark();
+	TrExpireGroup g = {0};
 
+	g.ids = palloc(sizeof(Datum) * (n + 1));
+	g.lists = palloc(sizeof(TrSeatList) * (n + 1));
+	g.events = palloc(sizeof(pg_uuid_t *) * (n + 1));
+	g.redis_mark = tr_redis_mark();
 	for (uint64 i = 0; i < n; i++)
 	{
 		bool		isnull;
-		Datum		id = SPI_getbinval(tt->vals[i], tt->tupdesc, 1, &isnull);
+		TrSeatList	list = tr_seat_list_datum(SPI_getbinval(tt->vals[i], tt->tupdesc, 2, &isnull));
 		int			busy;
 
-		lists[i] = tr_seat_list_datum(SPI_getbinval(tt->vals[i], tt->tupdesc, 2, &isnull));
+		memcpy(last_id, DatumGetUUIDP(SPI_getbinval(tt->vals[i], tt->tupdesc, 1, &isnull)),
+			   UUID_LEN);
 		*last_exp = DatumGetTimestampTz(SPI_getbinval(tt->vals[i], tt->tupdesc, 3, &isnull));
-		memcpy(last_id, DatumGetUUIDP(id), UUID_LEN);
-		busy = tr_try_lock_seats(&lists[i]);
-		nlocked[i] = busy < 0 ? lists[i].n : busy;
-		if (busy < 0)
+		memcpy(last_event, DatumGetUUIDP(SPI_getbinval(tt->vals[i], tt->tupdesc, 4, &isnull)),
+			   UUID_LEN);
+		if (g.nseats > 0 && g.nseats + list.n > budget)
+			expire_group(&g, now, expired);
+		busy = tr_try_lock_seats(&list);
+		if (busy >= 0)
 		{
-			events[nids] = DatumGetUUIDP(SPI_getbinval(tt->vals[i], tt->tupdesc, 4, &isnull));
-			which[nids] = (int) i;
-			ids[nids++] = id;
+			tr_unlock_seats(&list, busy);
+			continue;
 		}
+		g.ids[g.n] = UUIDPGetDatum(last_id_copy(last_id));
+		g.lists[g.n] = list;
+		g.events[g.n] = last_id_copy(last_event);
+		g.n++;
+		g.nseats += list.n;
 	}
-	if (nids > 0 && tr_redis_enabled())
-		nids = redis_filter(events, which, lists, ids, nids);
-	if (nids > 0)
-		*expired += tr_expire_ids(PointerGetDatum(construct_array(ids, nids, UUIDOID,
-																  UUID_LEN, false,
-																  TYPALIGN_CHAR)), now, false);
-	/* bound the lock table: the row guard protects the rest of the transaction */
-	for (uint64 i = 0; i < n; i++)
-		tr_unlock_seats(&lists[i], nlocked[i]);
-	tr_redis_release_since(mark);
+	expire_group(&g, now, expired);
 	SPI_freetuptable(tt);
 	return n;
 }
 
 PG_FUNCTION_INFO_V1(tr_expire);
 
-/* tr_expire(max_rows int) returns int: expire overdue holds in batches. */
+/*
+ * tr_expire(max_rows int) returns int: expire overdue holds in batches.
+ * Each batch's memory is freed before the next; the seat locks held at once
+ * stay within max_locks_per_transaction (the lock budget, see README), so a
+ * sweep of any size runs on PostgreSQL's default lock settings.  Then the
+ * availability counter's overflow stripes are folded back (counts.c).
+ */
 Datum
 tr_expire(PG_FUNCTION_ARGS)
 {
 	TimestampTz now = GetCurrentTimestamp();
 	TimestampTz last_exp = DT_NOBEGIN;
+	pg_uuid_t	last_event;
 	pg_uuid_t	last_id;
 	int32		max_rows;
 	int64		expired = 0;
+	int			budget = Max(max_locks_per_xact, 1);
+	MemoryContext batch_cxt;
 
 	tr_check_not_null(fcinfo, 0, "max_rows");
 	max_rows = PG_GETARG_INT32(0);
 	if (max_rows < 1 || max_rows > TR_EXPIRE_MAX_ROWS)
 		tr_bad_argument("max_rows must be between 1 and %d", TR_EXPIRE_MAX_ROWS);
+	memset(&last_event, 0, sizeof(last_event));
 	memset(&last_id, 0, sizeof(last_id));
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "ticketres: SPI_connect failed");
+	batch_cxt = AllocSetContextCreate(CurrentMemoryContext, "ticketres expire batch",
+									  ALLOCSET_DEFAULT_SIZES);
 	while (expired < max_rows)
 	{
 		int			limit = Min(TR_EXPIRE_BATCH, max_rows - (int) expired);
+		MemoryContext old = MemoryContextSwitchTo(batch_cxt);
+		uint64		fetched = expire_batch(now, &last_event, &last_exp, &last_id, limit,
+										   budget, &expired);
 
-		if (expire_batch(now, &last_exp, &last_id, limit, &expired) < (uint64) limit)
+		MemoryContextSwitchTo(old);
+		MemoryContextReset(batch_cxt);
+		if (fetched < (uint64) limit)
 			break;
 	}
+	(void) tr_count_fold();
 	SPI_finish();
 	tr_metrics_count(TRC_EXPIRED_SWEEP, expired);
 	PG_RETURN_INT32((int32) expired);

@@ -7,10 +7,18 @@
  * pg_try_advisory_xact_lock(key1, key2), keys from ticketres.seat_lock_keys(),
  * so other code can coordinate on the same seats.
  *
+ * Event locks come first, before any seat: tr_reserve holds its event's lock
+ * shared, without waiting (a reserve does not lock the event row: no foreign
+ * key check, no multixact on one hot row); tr_delete_event takes it
+ * exclusively, so it waits out in-flight reserves and new ones are refused
+ * (seat busy) until it is done.
+ *
  * Idempotency-key locks serialize calls that share (user_id, key); they wait,
  * so a retry racing its original gets the original's reservation.
  */
 #include "ticketres.h"
+
+#include "errors.h"
 
 #include "common/hashfn.h"
 #include "miscadmin.h"
@@ -21,6 +29,7 @@
 
 #define TR_LOCK_FIELD4_INT4PAIR 2	/* as pg_advisory_xact_lock(int4, int4) */
 #define TR_LOCK_FIELD4_INT8 1		/* as pg_advisory_xact_lock(int8) */
+#define TR_LOCK_FIELD4_EVENT 3		/* no SQL function takes these */
 
 static uint32
 be32(const unsigned char *p)
@@ -65,6 +74,37 @@ tr_try_lock_seats(const TrSeatList *seats)
 	return -1;
 }
 
+/* Take the event's lock shared without waiting; false when it is not free. */
+bool
+tr_try_lock_event(const pg_uuid_t *event)
+{
+	LOCKTAG		tag;
+	uint32		k1,
+				k2;
+
+	tr_seat_lock_keys(event, &k1, &k2);
+	SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, k1, k2, TR_LOCK_FIELD4_EVENT);
+	return LockAcquire(&tag, ShareLock, false, true) != LOCKACQUIRE_NOT_AVAIL;
+}
+
+/* Raise seat busy (with hint) unless every seat is locked (advisory, then Redis). */
+void
+tr_lock_seats_or_busy(const pg_uuid_t *event, const TrSeatList *seats, const char *hint)
+{
+	int			busy = tr_try_lock_seats(seats);
+
+	if (busy >= 0)
+		ereport(ERROR,
+				(errcode(TR_ERRCODE_CONFLICT),
+				 errmsg(TR_MSG_SEAT_BUSY),
+				 errdetail("Seat %s is locked by a concurrent call.",
+						   tr_uuid_str(&seats->ids[busy])),
+				 errhint("%s", hint)));
+	busy = tr_redis_lock_seats(event, seats);
+	if (busy >= 0)
+		tr_redis_busy_error(&seats->ids[busy]);
+}
+
 /* Release the first nlocked seat locks of the list before transaction end. */
 void
 tr_unlock_seats(const TrSeatList *seats, int nlocked)
@@ -94,6 +134,44 @@ tr_lock_idempotency_key(const char *user_id, const char *key)
 	SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, (uint32) (h >> 32), (uint32) h,
 						 TR_LOCK_FIELD4_INT8);
 	(void) LockAcquire(&tag, ExclusiveLock, false, false);
+}
+
+PG_FUNCTION_INFO_V1(tr_lock_event_sql);
+
+/*
+ * ticketres._lock_event(event_id uuid): the event's lock, exclusively, for
+ * tr_delete_event; waits for in-flight reserves (bounded by lock_timeout).
+ */
+Datum
+tr_lock_event_sql(PG_FUNCTION_ARGS)
+{
+	LOCKTAG		tag;
+	uint32		k1,
+				k2;
+
+	tr_check_not_null(fcinfo, 0, "event_id");
+	tr_seat_lock_keys(PG_GETARG_UUID_P(0), &k1, &k2);
+	SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, k1, k2, TR_LOCK_FIELD4_EVENT);
+	(void) LockAcquire(&tag, ExclusiveLock, false, false);
+	PG_RETURN_VOID();
+}
+
+PG_FUNCTION_INFO_V1(tr_try_lock_seats_sql);
+
+/*
+ * ticketres._try_lock_seats(event_id uuid, seat_ids uuid[]): the seat locks
+ * the C calls take, for the SQL functions (admin controls): PT409 seat busy
+ * at the first seat another call holds.
+ */
+Datum
+tr_try_lock_seats_sql(PG_FUNCTION_ARGS)
+{
+	TrSeatList	seats;
+
+	tr_check_not_null(fcinfo, 0, "event_id");
+	seats = tr_seat_list_arg(fcinfo, 1);
+	tr_lock_seats_or_busy(PG_GETARG_UUID_P(0), &seats, "Retry shortly; nothing was changed.");
+	PG_RETURN_VOID();
 }
 
 PG_FUNCTION_INFO_V1(tr_seat_lock_keys_sql);

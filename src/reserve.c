@@ -3,6 +3,8 @@
  *
  * Order of work, each step cheap and none waiting on another buyer:
  *   1. check every argument (args.c, identity.c);
+ *   1b. the event's lock, shared and without waiting (locks.c): keeps
+ *      tr_delete_event out while this call works;
  *   2. idempotency: lock (user_id, key), replay the original if it exists;
  *   3. the event: exists, booking open, seat count allowed;
  *   4. advisory locks on all seats in sorted order, busy at once; then,
@@ -258,8 +260,7 @@ reserve_call(FunctionCallInfo fcinfo, TrReserveDone *done)
 	Datum		seat_arr;
 	Datum		result;
 	int64		total = 0;
-	int			busy,
-				taken;
+	int			taken;
 
 	tr_check_not_null(fcinfo, 0, "event_id");
 	event = PG_GETARG_UUID_P(0);
@@ -276,6 +277,12 @@ reserve_call(FunctionCallInfo fcinfo, TrReserveDone *done)
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "ticketres: SPI_connect failed");
+	if (!tr_try_lock_event(event))
+		ereport(ERROR,
+				(errcode(TR_ERRCODE_CONFLICT),
+				 errmsg(TR_MSG_SEAT_BUSY),
+				 errdetail("Event %s is being deleted by a concurrent call.", tr_uuid_str(event)),
+				 errhint("Retry shortly; nothing was reserved.")));
 	if (key != NULL)
 	{
 		tr_lock_idempotency_key(user, key);
@@ -289,17 +296,8 @@ reserve_call(FunctionCallInfo fcinfo, TrReserveDone *done)
 	}
 	hold_usecs = check_event(event, seats.n, now, hold_usecs);
 
-	busy = tr_try_lock_seats(&seats);
-	if (busy >= 0)
-		ereport(ERROR,
-				(errcode(TR_ERRCODE_CONFLICT),
-				 errmsg(TR_MSG_SEAT_BUSY),
-				 errdetail("Seat %s is locked by a concurrent call.",
-						   tr_uuid_str(&seats.ids[busy])),
-				 errhint("Retry shortly or choose other seats; nothing was reserved.")));
-	busy = tr_redis_lock_seats(event, &seats);
-	if (busy >= 0)
-		tr_redis_busy_error(&seats.ids[busy]);
+	tr_lock_seats_or_busy(event, &seats,
+						  "Retry shortly or choose other seats; nothing was reserved.");
 
 	tr_new_uuid(&done->res_id, event);
 	taken = take_seats(seat_arr, event, &done->res_id, now, &total);

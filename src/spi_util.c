@@ -51,10 +51,38 @@ static TrPlan tr_plans[TP__COUNT] = {
 		" RETURNING *",
 		4, {0}					/* argument types filled in tr_plan_get */
 	},
+	/*
+	 * The availability counter (counts.c): this backend's stripe unless another
+	 * transaction has it locked, then the first stripe nobody has locked, then
+	 * a new overflow stripe. The row lock taken by the subquery is the one the
+	 * UPDATE needs, so none of the three ever waits.
+	 */
 	[TP_COUNT_ADD] = {
 		"UPDATE ticketres.seat_counts SET available = available + $3"
-		" WHERE event_id = $1 AND stripe = $2",
+		" WHERE event_id = $1 AND stripe = (SELECT stripe FROM ticketres.seat_counts"
+		"   WHERE event_id = $1 AND stripe = $2 FOR UPDATE SKIP LOCKED)",
 		3, {UUIDOID, INT4OID, INT8OID}
+	},
+	[TP_COUNT_ADD_FREE] = {
+		"UPDATE ticketres.seat_counts SET available = available + $2"
+		" WHERE event_id = $1 AND stripe = (SELECT stripe FROM ticketres.seat_counts"
+		"   WHERE event_id = $1 ORDER BY stripe LIMIT 1 FOR UPDATE SKIP LOCKED)",
+		2, {UUIDOID, INT8OID}
+	},
+	[TP_COUNT_ADD_NEW] = {
+		"INSERT INTO ticketres.seat_counts (event_id, stripe, available)"
+		" SELECT $1, nextval('ticketres.seat_counts_overflow_seq'), $2"
+		" WHERE EXISTS (SELECT FROM ticketres.seat_counts WHERE event_id = $1)",
+		2, {UUIDOID, INT8OID}
+	},
+	/* overflow stripes nobody has locked, removed: their sums per event */
+	[TP_COUNT_FOLD] = {
+		"WITH d AS (DELETE FROM ticketres.seat_counts c"
+		"   WHERE (c.event_id, c.stripe) IN (SELECT event_id, stripe FROM ticketres.seat_counts"
+		"     WHERE stripe >= 64 LIMIT $1 FOR UPDATE SKIP LOCKED)"
+		"   RETURNING c.event_id, c.available)"
+		" SELECT event_id, sum(available)::int8 FROM d GROUP BY event_id",
+		1, {INT4OID}
 	},
 	/* overdue holds on the requested seats that nobody else is working on */
 	[TP_LOCK_OVERDUE] = {
@@ -123,13 +151,16 @@ static TrPlan tr_plans[TP__COUNT] = {
 		" WHERE id = ANY ($2) AND reservation_id = $1 AND status = 'reserved'",
 		3, {UUIDOID, UUIDARRAYOID, TIMESTAMPTZOID}
 	},
-	/* keyset-paged so that holds skipped as busy are not fetched again */
+	/*
+	 * Keyset-paged over the per-event pending index so that holds skipped as
+	 * busy are not fetched again: $2 is the last (event_id, expires_at, id).
+	 */
 	[TP_EXPIRE_CANDIDATES] = {
 		"SELECT id, seat_ids, expires_at, event_id FROM ticketres.reservations"
 		" WHERE status = 'pending' AND expires_at <= $1"
-		" AND (expires_at, id) > ($2, $3)"
-		" ORDER BY expires_at, id LIMIT $4",
-		4, {TIMESTAMPTZOID, TIMESTAMPTZOID, UUIDOID, INT4OID}
+		" AND (event_id, expires_at, id) > ($2, $3, $4)"
+		" ORDER BY event_id, expires_at, id LIMIT $5",
+		5, {0}					/* argument types filled in tr_plan_get */
 	},
 	[TP_AVAILABLE] = {
 		"SELECT (SELECT sum(available) FROM ticketres.seat_counts WHERE event_id = $1)::int8,"
@@ -139,9 +170,12 @@ static TrPlan tr_plans[TP__COUNT] = {
 	},
 };
 
-/* TP_INSERT_RES has more than four arguments */
+/* the statements with more than four arguments */
 static const Oid insert_res_types[] = {
 	UUIDOID, UUIDOID, TEXTOID, UUIDARRAYOID, TEXTOID, INT8OID, TIMESTAMPTZOID, TIMESTAMPTZOID
+};
+static const Oid expire_candidates_types[] = {
+	TIMESTAMPTZOID, UUIDOID, TIMESTAMPTZOID, UUIDOID, INT4OID
 };
 
 /* Prepare a statement on first use and keep the plan for the backend's life. */
@@ -160,6 +194,11 @@ tr_plan_get(TrPlanId id)
 		{
 			types = insert_res_types;
 			nargs = lengthof(insert_res_types);
+		}
+		else if (id == TP_EXPIRE_CANDIDATES)
+		{
+			types = expire_candidates_types;
+			nargs = lengthof(expire_candidates_types);
 		}
 		plan = SPI_prepare(p->sql, nargs, (Oid *) types);
 		if (plan == NULL)
@@ -236,9 +275,10 @@ tr_getdatum(int row, int col, bool *isnull)
 }
 
 /*
- * Build the function's composite result from a row of the last SPI result
- * whose columns are the table's live columns in order (SELECT * / RETURNING *).
- * The tuple is formed in the caller's memory context so it outlives SPI_finish.
+ * Build the function's composite result from a row of the last SPI result,
+ * matching columns by name: a column the result type has and the row lacks
+ * is NULL, so a column added to a table breaks no statement.  The tuple is
+ * formed in the caller's memory context so it outlives SPI_finish.
  */
 Datum
 tr_result_row(FunctionCallInfo fcinfo, MemoryContext outer, int row)
@@ -248,7 +288,6 @@ tr_result_row(FunctionCallInfo fcinfo, MemoryContext outer, int row)
 	HeapTuple	stup = SPI_tuptable->vals[row];
 	Datum	   *values;
 	bool	   *isnull;
-	int			j = 0;
 	MemoryContext old;
 	Datum		result;
 
@@ -258,14 +297,19 @@ tr_result_row(FunctionCallInfo fcinfo, MemoryContext outer, int row)
 	isnull = palloc0(sizeof(bool) * rdesc->natts);
 	for (int i = 0; i < rdesc->natts; i++)
 	{
-		if (TupleDescAttr(rdesc, i)->attisdropped)
+		Form_pg_attribute att = TupleDescAttr(rdesc, i);
+		int			col = att->attisdropped ? SPI_ERROR_NOATTRIBUTE :
+			SPI_fnumber(sdesc, NameStr(att->attname));
+
+		if (col <= 0)
 		{
 			isnull[i] = true;
 			continue;
 		}
-		if (++j > sdesc->natts)
-			elog(ERROR, "ticketres: result row has too few columns");
-		values[i] = SPI_getbinval(stup, sdesc, j, &isnull[i]);
+		if (SPI_gettypeid(sdesc, col) != att->atttypid)
+			elog(ERROR, "ticketres: column \"%s\" of the result has the wrong type",
+				 NameStr(att->attname));
+		values[i] = SPI_getbinval(stup, sdesc, col, &isnull[i]);
 	}
 	old = MemoryContextSwitchTo(outer);
 	result = heap_copy_tuple_as_datum(heap_form_tuple(rdesc, values, isnull), rdesc);

@@ -26,7 +26,7 @@
 #include "utils/guc.h"
 
 /* the C library's own version, reported by tr_health() */
-#define TR_LIBRARY_VERSION		"0.1"
+#define TR_LIBRARY_VERSION		"0.2"
 
 /* hard bounds on arguments (22023 beyond them) */
 #define TR_MAX_SEATS_PER_CALL	1000	/* events may allow at most this many */
@@ -46,6 +46,9 @@ typedef enum TrPlanId
 	TP_TAKE_SEATS,
 	TP_INSERT_RES,
 	TP_COUNT_ADD,
+	TP_COUNT_ADD_FREE,
+	TP_COUNT_ADD_NEW,
+	TP_COUNT_FOLD,
 	TP_LOCK_OVERDUE,
 	TP_EXPIRE_BY_IDS,
 	TP_SEAT_DIAG,
@@ -86,11 +89,15 @@ extern char *tr_caller(FunctionCallInfo fcinfo, int argno);
 extern void tr_seat_lock_keys(const pg_uuid_t *seat, uint32 *k1, uint32 *k2);
 extern int	tr_try_lock_seats(const TrSeatList *seats);
 extern void tr_unlock_seats(const TrSeatList *seats, int nlocked);
+extern bool tr_try_lock_event(const pg_uuid_t *event);
+extern void tr_lock_seats_or_busy(const pg_uuid_t *event, const TrSeatList *seats,
+								  const char *hint);
 extern void tr_lock_idempotency_key(const char *user_id, const char *key);
 
 /* ---- counts.c ---- */
 extern int	tr_count_stripe(void);
 extern void tr_count_add(Datum event_id, int64 delta);
+extern int64 tr_count_fold(void);
 
 /* ---- lifecycle.c (shared with reserve.c) ---- */
 extern int64 tr_expire_ids(Datum ids, TimestampTz now, bool lazy);

@@ -25,11 +25,20 @@ if [ -f "$TR_TMP/redis-demo/redis.pid" ]; then
   kill "$(cat "$TR_TMP/redis-demo/redis.pid")" 2>/dev/null || true
   rm -f "$TR_TMP/redis-demo/redis.pid"
 fi
-tr_start_pg "$TR_TMP/demo"
+# as a DBA runs it: ticketres preloaded (cluster-wide metrics), pg_cron in
+# the HTTP database running tr_expire() every minute for both databases
+tr_start_pg "$TR_TMP/demo" "shared_preload_libraries = 'pg_cron,ticketres'" \
+  "cron.database_name = 'ticketres_web'"
+# HTTP: database ticketres_web with the API layout (functions in schema api,
+# tables private); PostgREST starts further down
+tr_http_setup_db ticketres_web web_anon web_user web_admin authenticator
 createdb_() { tr_psql -d postgres -c "CREATE DATABASE $1"; }
 createdb_ ticketres
 export PGDATABASE=ticketres
 tr_psql -c "CREATE EXTENSION ticketres"
+tr_psql -d ticketres_web -c "CREATE EXTENSION pg_cron" \
+  -c "SELECT api.tr_schedule_expiry()" \
+  -c "SELECT cron.schedule_in_database('ticketres-expire:ticketres', '* * * * *', \$cmd\$$(tr_psql -At -c "SELECT ticketres._expiry_job_command()")\$cmd\$, 'ticketres', 'postgres')" >/dev/null
 # the optional Redis lock layer, on for the demo database (left running)
 TR_RUN=$TR_TMP tr_start_redis demo
 disown "$REDIS_PID_demo"
@@ -57,13 +66,14 @@ EXCEPTION WHEN OTHERS THEN
 END \$\$;
 SQL
 echo 'SELECT demo_try(:client_id);' >"$TR_TMP/demo/onsale.sql"
-start=$(date +%s.%N)
+start=$(date +%s%N)
 "$PGBIN/pgbench" -n -f "$TR_TMP/demo/onsale.sql" -c "$CLIENTS" -j 2 -t "$TRIES" >"$TR_TMP/demo/pgbench.log" 2>&1 \
   || { cat "$TR_TMP/demo/pgbench.log"; tr_die "pgbench failed"; }
-end=$(date +%s.%N)
+end=$(date +%s%N)
+ms=$(( (end - start) / 1000000 ))
 
 echo
-echo "== on-sale outcome ($CLIENTS buyers, $((CLIENTS * TRIES)) attempts, $(printf '%.2f' "$(echo "$end - $start" | bc)") s)"
+echo "== on-sale outcome ($CLIENTS buyers, $((CLIENTS * TRIES)) attempts, $((ms / 1000)).$(printf '%03d' $((ms % 1000))) s)"
 tr_psql -c "SELECT sqlstate, message, count(*) FROM demo_outcome GROUP BY 1, 2 ORDER BY 3 DESC"
 tr_psql -c "SELECT (SELECT count(*) FROM ticketres.seats s JOIN demo_hot h USING (id) WHERE s.status = 'reserved') AS hot_seats_held,
                    tr_available_count('$EVENT') AS available_now,
@@ -72,9 +82,7 @@ tr_psql -c "SELECT (SELECT count(*) FROM ticketres.seats s JOIN demo_hot h USING
 tr_psql -c "SELECT * FROM ticketres.check_invariants()"
 echo "Redis seat locks: health $(tr_psql -At -c "SELECT tr_health() -> 'redis'"), keys left after the on-sale: $(tr_redis demo DBSIZE)"
 
-# HTTP: database ticketres_web with the API layout (functions in schema api,
-# tables private), PostgREST on a free loopback port, left running
-tr_http_setup_db ticketres_web web_anon web_user web_admin authenticator
+# PostgREST on a free loopback port for ticketres_web, left running
 JWT_SECRET=$(openssl rand -hex 24)
 tr_start_postgrest "$TR_TMP/demo-http" ticketres_web web_anon authenticator "$JWT_SECRET" 20
 disown "$TR_POSTGREST_PID"
@@ -121,6 +129,14 @@ echo
 echo "== HTTP journey through PostgREST ($TR_HTTP_URL, database ticketres_web)"
 bash "$JOURNEY"
 
+echo
+echo "== the stack as a DBA sees it (tr_health of each database)"
+for db in ticketres ticketres_web; do
+  h=$(tr_psql -d "$db" -At -c "SET search_path = public, api" -c "SELECT tr_health()")
+  echo "$db: $(jq -c '{status, preloaded, redis, expiry: {pg_cron: .expiry.pg_cron, scheduled: .expiry.scheduled}}' <<<"$h")"
+done
+tr_psql -d ticketres_web -c "SELECT jobid, jobname, schedule, database, username FROM cron.job ORDER BY jobid"
+
 cat <<EOF2
 
 The cluster keeps running (data in $PGDATA).
@@ -140,3 +156,22 @@ redis-server keeps running on 127.0.0.1:$REDIS_PORT_demo for the Redis seat lock
 (ticketres.redis_url; keys <prefix>:<event_id>:<seat_id>: redis-cli -p $REDIS_PORT_demo --scan).
   stop Redis:      kill \$(cat $TR_TMP/redis-demo/redis.pid)
 EOF2
+
+# the seat-map page (examples/web) against this PostgREST, on its own free
+# loopback port, left running; an event of its own to click on
+. "$(dirname "$0")/lib/examples.sh"
+[ -f "$TR_TMP/demo-http/seatmap.pid" ] && { kill "$(cat "$TR_TMP/demo-http/seatmap.pid")" 2>/dev/null || true; }
+tr_npm_ci "$TR_ROOT/examples/web"
+tr_start_seatmap "$TR_TMP/demo-http"
+disown "$TR_SEATMAP_PID"
+echo "$TR_SEATMAP_PID" >"$TR_TMP/demo-http/seatmap.pid"
+MAP_EV=$(tr_psql -d ticketres_web -At -c "SELECT id FROM api.tr_create_event('Seat map demo', now() + interval '30 days', now() + interval '30 days 3 hours', 'Demo Arena')")
+tr_psql -d ticketres_web -At -c "SELECT api.tr_generate_seats('$MAP_EV', 'A', 8, 16, 4500)" >/dev/null
+cat <<EOF3
+
+The seat-map page keeps running (examples/web/serve.js, pid $TR_SEATMAP_PID). Open it as alice, and as bob in
+another browser profile, to hold, confirm and cancel seats of event $MAP_EV:
+  alice: $TR_SEATMAP_URL#api=$TR_HTTP_URL&event=$MAP_EV&jwt=$USER_JWT
+  bob:   $TR_SEATMAP_URL#api=$TR_HTTP_URL&event=$MAP_EV&jwt=$(tr_jwt_for "$JWT_SECRET" web_user bob)
+  stop the page server:  kill \$(cat $TR_TMP/demo-http/seatmap.pid)
+EOF3

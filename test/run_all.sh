@@ -6,7 +6,8 @@
 #   2. pgTAP       (test/pgtap/*.sql with pg_prove)
 #   3. suites      (test/suites/*.sh: concurrency, Redis, HTTP, ...; each
 #                   prints TAP and may start its own servers)
-# and ends with "N passed, M failed". Exits non-zero on any failure.
+# and ends with "N passed, M failed, K skipped" (a TAP "ok N # SKIP" line is
+# a skip, never a pass). Exits non-zero on any failure.
 # TR_ONLY=regex limits the suites run (e.g. TR_ONLY=concurrency).
 set -uo pipefail
 . "$(dirname "$0")/lib/common.sh"
@@ -19,15 +20,21 @@ trap 'tr_stop_pg; [ -n "${TR_KEEP:-}" ] || rm -rf "$RUN"' EXIT
 tr_start_pg "$RUN/pg" \
   "shared_preload_libraries = 'pg_cron,ticketres'" \
   "cron.database_name = 'ticketres_test'" \
-  "max_locks_per_transaction = 128" \
-  "max_prepared_transactions = 10"
+  "max_prepared_transactions = 10"    # the default 0 disables PREPARE TRANSACTION, which suites test
 export TR_RUN=$RUN
 tr_psql -d postgres -c "CREATE DATABASE ticketres_test" || tr_die "createdb failed"
 export PGDATABASE=ticketres_test
 
-passed=0; failed=0; failures=()
+passed=0; failed=0; skipped=0; failures=()
 record() {  # record NAME OK(0/1)
   if [ "$2" = 0 ]; then passed=$((passed + 1)); else failed=$((failed + 1)); failures+=("$1"); fi
+}
+. "$TR_ROOT/test/lib/tap_count.sh"
+# count_tap NAME OUTPUT: add a TAP stream's results; sets nok to its failures
+count_tap() {
+  tap_count "$2"; nok=$TAP_NOT_OK
+  passed=$((passed + TAP_PASSED)); skipped=$((skipped + TAP_SKIPPED)); failed=$((failed + nok))
+  [ "$nok" -gt 0 ] && failures+=("$1: $nok")
 }
 
 # 1. pg_regress: one result per test file
@@ -61,9 +68,7 @@ if [ -z "${TR_ONLY:-}" ] || [[ pgtap =~ ${TR_ONLY} ]]; then
     out=$(pg_prove --verbose --dbname "$PGDATABASE" --host 127.0.0.1 --port "$PGPORT" \
             --username "$TR_PG_USER" "$f" 2>&1); rc=$?
     echo "$out"
-    ok=$(grep -cE '^ok [0-9]+' <<<"$out"); nok=$(grep -cE '^not ok [0-9]+' <<<"$out")
-    passed=$((passed + ok)); failed=$((failed + nok))
-    [ "$nok" -gt 0 ] && failures+=("pgtap/$(basename "$f"): $nok")
+    count_tap "pgtap/$(basename "$f")" "$out"
     if [ "$rc" != 0 ] && [ "$nok" = 0 ]; then record "pgtap/$(basename "$f") (run)" 1; fi
   done
 fi
@@ -76,9 +81,7 @@ for s in "$TR_ROOT"/test/suites/*.sh; do
   tr_log "suite $name"
   out=$(bash "$s" 2>"$RUN/$name.stderr"); rc=$?
   echo "$out"
-  ok=$(grep -cE '^ok [0-9]+' <<<"$out"); nok=$(grep -cE '^not ok [0-9]+' <<<"$out")
-  passed=$((passed + ok)); failed=$((failed + nok))
-  [ "$nok" -gt 0 ] && failures+=("$name: $nok")
+  count_tap "$name" "$out"
   if [ "$rc" != 0 ]; then
     record "$name (exit $rc)" 1
     tail -30 "$RUN/$name.stderr"
@@ -87,5 +90,5 @@ done
 
 echo
 [ ${#failures[@]} -gt 0 ] && printf 'failed: %s\n' "${failures[@]}"
-echo "$passed passed, $failed failed"
+echo "$passed passed, $failed failed, $skipped skipped"
 [ "$failed" = 0 ] && [ "$passed" -gt 0 ]

@@ -25,7 +25,7 @@ tr_ensure_packages
 tr_ensure_postgrest
 tr_build_install
 trap 'tr_stop_postgrest; tr_stop_pg' EXIT
-tr_start_pg "$DIR/pg" "max_locks_per_transaction = 128"
+tr_start_pg "$DIR/pg"
 tr_http_setup_db bench web_anon web_user web_admin authenticator
 SECRET=$(openssl rand -hex 24)
 tr_start_postgrest "$DIR/http" bench web_anon authenticator "$SECRET" "$POOL"

@@ -49,7 +49,7 @@ tr_ensure_packages
 tr_build_install
 rm -rf "$DIR"; mkdir -p "$DIR" "$OUTDIR"
 trap cleanup EXIT
-tr_start_pg "$DIR/pg" "max_locks_per_transaction = 128" "max_wal_size = 8GB" \
+tr_start_pg "$DIR/pg" "max_wal_size = 8GB" \
   "checkpoint_timeout = 30min" "shared_preload_libraries = 'ticketres'"
 OUT=$DIR/out; mkdir -p "$OUT"; chmod 777 "$OUT"
 LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)

@@ -14,7 +14,7 @@ PGBIN=$TR_PGROOT/usr/lib/postgresql/15/bin
 TR_PG_USER=${TR_PG_USER:-postgres}
 TR_APT_PACKAGES="postgresql-15 postgresql-server-dev-15 postgresql-15-cron postgresql-15-pgtap
   libtap-parser-sourcehandler-pgtap-perl libhiredis-dev redis-server wrk make gcc postgresql-15-plpgsql-check
-  prometheus-postgres-exporter curl jq openssl python3"
+  prometheus-postgres-exporter curl jq openssl python3 chromium"
 
 tr_log() { printf '[ticketres] %s\n' "$*" >&2; }
 tr_die() { tr_log "error: $*"; exit 1; }
@@ -106,8 +106,12 @@ tr_start_pg() {
     echo "listen_addresses = '127.0.0.1'"
     echo "port = $PGPORT"
     echo "unix_socket_directories = '$dir'"
-    echo "max_connections = 300"
-    echo "shared_buffers = 256MB"
+    # PostgreSQL's defaults everywhere (a raised setting hides what users
+    # hit), except: 300 connections, for the suites that run 200 concurrent
+    # buyers (the default 100 would refuse them before ticketres is reached).
+    # The lock table grows with max_connections, so the suites that test the
+    # lock budget start their own cluster with max_connections at its default.
+    echo "max_connections = ${TR_PG_MAX_CONNECTIONS:-300}"
     echo "fsync = on"
     echo "logging_collector = off"
     echo "log_line_prefix = '%m [%p] %q%u@%d '"

@@ -9,7 +9,7 @@ SELECT plan(27);
 SELECT is_definer(f) FROM unnest(ARRAY['tr_health', 'tr_metrics', 'tr_schedule_expiry', 'tr_unschedule_expiry']) AS f;
 SELECT is(tr_health() ->> 'extension_version',
           (SELECT extversion FROM pg_extension WHERE extname = 'ticketres'), 'extension version');
-SELECT is(tr_health() ->> 'library_version', '0.1', 'library version');
+SELECT is(tr_health() ->> 'library_version', '0.2', 'library version');
 SELECT is(tr_health() -> 'preloaded', 'true'::jsonb, 'the test cluster preloads ticketres');
 -- until the Redis module is merged the URL setting does not exist: not configured
 SELECT is(tr_health() -> 'redis' -> 'configured',

@@ -55,7 +55,7 @@ is "$rc" 0 "pg_dump -Fc succeeds"
 is "$rc" 0 "pg_restore into a fresh database succeeds"
 [ "$rc" = 0 ] || cat "$TR_RUN/restore.err" >&2
 
-is "$(qd -c "SELECT extversion FROM pg_extension WHERE extname = 'ticketres'")" 0.1 "the copy has the extension (CREATE EXTENSION from the dump)"
+is "$(qd -c "SELECT extversion FROM pg_extension WHERE extname = 'ticketres'")" "$(sed -n "s/^default_version *= *'\(.*\)'/\1/p" "$TR_ROOT/ticketres.control")" "the copy has the extension (CREATE EXTENSION from the dump)"
 is "$(fingerprint qd)" "$before" "every event, seat, reservation, counter and audit row is back, unchanged"
 is "$(qd -c "SELECT count(*) FROM ticketres.check_invariants() WHERE violations > 0")" 0 "invariants hold in the copy"
 is "$(available qd)" "$avail_before" "tr_available_count agrees in the copy"

@@ -18,8 +18,7 @@ CLIENTS=${TR_TORTURE_CLIENTS:-16}
 WORK=${TR_RUN:-$TR_TMP}/crash-$$
 TT_DIR=$WORK/clients
 trap 'tr_stop_pg; rm -rf "$WORK"' EXIT
-tr_start_pg "$WORK/pg" "shared_preload_libraries = 'ticketres'" "restart_after_crash = on" \
-  "max_locks_per_transaction = 128"
+tr_start_pg "$WORK/pg" "shared_preload_libraries = 'ticketres'" "restart_after_crash = on"
 LOG=$WORK/pg/server.log
 mkdir -p "$TT_DIR"
 tr_psql -d postgres -c "CREATE DATABASE crash" >/dev/null || tr_die "createdb failed"

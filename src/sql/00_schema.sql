@@ -1,0 +1,124 @@
+------------------------------------------------------------------------------
+-- Schema, types and tables (fresh installs only: an update changes tables
+-- in upgrade/0.1--0.2.sql).
+------------------------------------------------------------------------------
+
+CREATE SCHEMA ticketres;
+COMMENT ON SCHEMA ticketres IS 'ticketres data: events, seats, reservations (use the tr_* functions, not the tables)';
+
+CREATE TYPE ticketres.seat_status AS ENUM ('available', 'reserved', 'confirmed', 'blocked');
+CREATE TYPE ticketres.reservation_status AS ENUM ('pending', 'confirmed', 'cancelled', 'expired');
+
+------------------------------------------------------------------------------
+-- Tables
+------------------------------------------------------------------------------
+
+CREATE TABLE ticketres.events (
+    id uuid PRIMARY KEY DEFAULT pg_catalog.gen_random_uuid(),
+    name text NOT NULL CHECK (pg_catalog.length(name) BETWEEN 1 AND 200),
+    venue text CHECK (pg_catalog.length(venue) <= 200),
+    description text CHECK (pg_catalog.length(description) <= 10000),
+    starts_at timestamptz NOT NULL,
+    ends_at timestamptz NOT NULL,
+    hold_duration interval NOT NULL DEFAULT '15 minutes'
+        CHECK (hold_duration BETWEEN '1 second' AND '1 day'),
+    max_seats_per_reservation int NOT NULL DEFAULT 10
+        CHECK (max_seats_per_reservation BETWEEN 1 AND 1000),
+    created_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    updated_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    CHECK (ends_at > starts_at)
+);
+
+-- Seat status changes touch status, reservation_id and updated_at only, none
+-- of them indexed, and fillfactor leaves room on the page: the updates are HOT.
+CREATE TABLE ticketres.seats (
+    id uuid PRIMARY KEY DEFAULT pg_catalog.gen_random_uuid(),
+    event_id uuid NOT NULL REFERENCES ticketres.events (id) ON DELETE CASCADE,
+    label text COLLATE "C" NOT NULL CHECK (pg_catalog.length(label) BETWEEN 1 AND 100),
+    section text CHECK (pg_catalog.length(section) <= 100),
+    row_label text CHECK (pg_catalog.length(row_label) <= 100),
+    seat_number int,
+    price bigint NOT NULL DEFAULT 0 CHECK (price BETWEEN 0 AND 1000000000000),
+    status ticketres.seat_status NOT NULL DEFAULT 'available',
+    reservation_id uuid,
+    updated_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    UNIQUE (event_id, label),
+    -- a seat points at a reservation exactly when it is reserved or confirmed
+    CHECK ((status IN ('reserved', 'confirmed')) = (reservation_id IS NOT NULL))
+) WITH (fillfactor = 90);
+
+CREATE TABLE ticketres.reservations (
+    id uuid PRIMARY KEY DEFAULT pg_catalog.gen_random_uuid(),
+    -- no foreign key: its check would lock the event row FOR KEY SHARE on every
+    -- reserve (multixacts on one hot row during an on-sale); tr_reserve reads
+    -- the event itself under the event's advisory lock, which tr_delete_event
+    -- takes exclusively before it deletes the event and its reservations
+    event_id uuid NOT NULL,
+    user_id text NOT NULL CHECK (pg_catalog.length(user_id) BETWEEN 1 AND 200),
+    seat_ids uuid[] NOT NULL
+        CHECK (pg_catalog.cardinality(seat_ids) BETWEEN 1 AND 1000
+               AND pg_catalog.array_ndims(seat_ids) = 1),
+    status ticketres.reservation_status NOT NULL DEFAULT 'pending',
+    idempotency_key text CHECK (pg_catalog.octet_length(idempotency_key) BETWEEN 1 AND 200),
+    total_amount bigint NOT NULL CHECK (total_amount >= 0),
+    expires_at timestamptz NOT NULL,
+    created_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    confirmed_at timestamptz,
+    cancelled_at timestamptz,
+    UNIQUE (user_id, idempotency_key),
+    CHECK (status <> 'confirmed' OR confirmed_at IS NOT NULL),
+    CHECK (status <> 'cancelled' OR cancelled_at IS NOT NULL)
+);
+-- the pending holds of each event by expiry: the overdue part of
+-- tr_available_count reads only its own event's overdue holds, and tr_expire
+-- walks the events' overdue holds in (event_id, expires_at, id) order
+CREATE INDEX reservations_pending_idx ON ticketres.reservations (event_id, expires_at, id)
+    WHERE status = 'pending';
+
+-- Exact availability without a hot row: per event, stripes whose sum is the
+-- number of available seats.  tr_create_event makes stripes 0-63; a call adds
+-- to its backend's stripe, or to the first stripe no other transaction has
+-- locked (SKIP LOCKED), or, when every stripe is locked by open or prepared
+-- transactions, to a new overflow stripe (numbered from the sequence, >= 64)
+-- that tr_expire folds back.  So a count never waits for another transaction.
+CREATE TABLE ticketres.seat_counts (
+    event_id uuid NOT NULL REFERENCES ticketres.events (id) ON DELETE CASCADE,
+    stripe int NOT NULL CHECK (stripe >= 0),
+    available bigint NOT NULL DEFAULT 0,
+    PRIMARY KEY (event_id, stripe)
+) WITH (fillfactor = 50);
+CREATE SEQUENCE ticketres.seat_counts_overflow_seq AS int MINVALUE 64 START 64;
+CREATE INDEX seat_counts_overflow_idx ON ticketres.seat_counts (event_id) WHERE stripe >= 64;
+
+COMMENT ON TABLE ticketres.events IS 'events on sale; change them through tr_create_event / tr_update_event / tr_delete_event';
+COMMENT ON TABLE ticketres.seats IS 'seats of events and their state (available, reserved, confirmed, blocked)';
+COMMENT ON TABLE ticketres.reservations IS 'holds and purchases; unique per (user_id, idempotency_key)';
+COMMENT ON TABLE ticketres.seat_counts IS 'striped exact count of available seats per event (sum over stripes)';
+
+-- pg_dump keeps the rows of extension tables only when they are registered
+SELECT pg_catalog.pg_extension_config_dump('ticketres.events', '');
+SELECT pg_catalog.pg_extension_config_dump('ticketres.seats', '');
+SELECT pg_catalog.pg_extension_config_dump('ticketres.reservations', '');
+SELECT pg_catalog.pg_extension_config_dump('ticketres.seat_counts', '');
+SELECT pg_catalog.pg_extension_config_dump('ticketres.seat_counts_overflow_seq', '');
+
+-- PostgREST 12 answers a function returning this domain with Content-Type text/plain
+CREATE DOMAIN @extschema@."text/plain" AS text;
+
+-- who did what to which seats or reservation, and why; rows are never changed
+CREATE TABLE ticketres.audit_log (
+    id bigserial PRIMARY KEY,
+    at timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp(),
+    actor text NOT NULL,
+    action text NOT NULL
+        CHECK (action IN ('block_seats', 'unblock_seats', 'release_reservation', 'extend_hold')),
+    event_id uuid,              -- no foreign keys: the record outlives what it names
+    reservation_id uuid,
+    seat_ids uuid[],
+    reason text CHECK (pg_catalog.length(reason) <= 1000),
+    details jsonb NOT NULL DEFAULT '{}'
+);
+CREATE INDEX audit_log_at_idx ON ticketres.audit_log (at);
+COMMENT ON TABLE ticketres.audit_log IS 'every admin action: who (actor), when (at), what (action, ids, details), why (reason)';
+SELECT pg_catalog.pg_extension_config_dump('ticketres.audit_log', '');
+SELECT pg_catalog.pg_extension_config_dump('ticketres.audit_log_id_seq', '');

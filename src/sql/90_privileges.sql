@@ -1,0 +1,53 @@
+------------------------------------------------------------------------------
+-- Privileges: everything that writes or reads user data is not for PUBLIC;
+-- tr_grant_web_access grants what each web role needs.
+------------------------------------------------------------------------------
+
+REVOKE ALL ON ALL TABLES IN SCHEMA ticketres FROM PUBLIC;
+REVOKE ALL ON FUNCTION ticketres._raise(text, text, text), ticketres._caller(text), ticketres._count_add(uuid, bigint),
+    ticketres._check_event(text, timestamptz, timestamptz, text, text, interval, int),
+    ticketres._event_must_exist(uuid), ticketres._effective(ticketres.reservations),
+    ticketres._web_functions(text),
+    ticketres._grant_execute(name, text[], boolean),
+    ticketres.check_invariants()
+    FROM PUBLIC;
+REVOKE ALL ON FUNCTION
+    tr_create_event(text, timestamptz, timestamptz, text, text, interval, int),
+    tr_update_event(uuid, text, timestamptz, timestamptz, text, text, interval, int),
+    tr_delete_event(uuid),
+    tr_add_seats(uuid, jsonb),
+    tr_generate_seats(uuid, text, int, int, bigint),
+    tr_reserve(uuid, text, uuid[], text, interval),
+    tr_confirm(uuid, text),
+    tr_cancel(uuid, text),
+    tr_get_reservation(uuid, text),
+    tr_list_reservations(text, int, int),
+    tr_expire(int),
+    tr_grant_web_access(name, name, name)
+    FROM PUBLIC;
+
+
+REVOKE ALL ON TABLE ticketres.audit_log FROM PUBLIC;
+REVOKE ALL ON SEQUENCE ticketres.audit_log_id_seq FROM PUBLIC;
+REVOKE ALL ON FUNCTION ticketres._metrics_shared(), ticketres._library(),
+    ticketres._log_event(text, text, uuid, uuid, text, text, int, text),
+    ticketres._extschema(), ticketres._actor(),
+    ticketres._audit(text, text, uuid, uuid, uuid[], text, jsonb, text),
+    ticketres._try_lock_seats(uuid, uuid[]), ticketres._lock_event(uuid), ticketres._redis_lock_seats(uuid, uuid[]),
+    ticketres._check_event_seats(uuid, uuid[]),
+    ticketres._set_blocked(uuid, uuid[], text, boolean),
+    ticketres._admin_reservation(uuid, ticketres.reservation_status[]),
+    ticketres._expiry_job_command(), ticketres._cron_must_exist(text),
+    ticketres._expiry_job_health(), ticketres._redis_health(), ticketres._metrics_gauges(),
+    ticketres.redis_ping()
+    FROM PUBLIC;
+REVOKE ALL ON FUNCTION
+    tr_block_seats(uuid, uuid[], text),
+    tr_unblock_seats(uuid, uuid[], text),
+    tr_release_reservation(uuid, text),
+    tr_extend_hold(uuid, interval, text),
+    tr_schedule_expiry(text),
+    tr_unschedule_expiry(),
+    tr_health(),
+    tr_metrics()
+    FROM PUBLIC;
