@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# 71_pgxn — META.json against the PGXN Meta Spec 1.0.0 (https://pgxn.org/spec/):
+# 73_pgxn — META.json against the PGXN Meta Spec 1.0.0 (https://pgxn.org/spec/):
 # Debian has no META validator (only pgxnclient), so the spec's rules are checked
 # with jq: required keys and their types, a semantic version that matches
 # default_version of ticketres.control, a known license, provided extensions with
