@@ -2,9 +2,9 @@
 # 16_plpgsql_check — plpgsql_check (Debian postgresql-15-plpgsql-check) over
 # every PL/pgSQL function of the extension (found through pg_depend), with all
 # its warnings on, one TAP line per function: no errors, and no warning that
-# test/plpgsql_check_allow.txt does not list with the reason and the fix
-# (ticketres--0.1.sql is frozen). A listed warning that no longer occurs fails
-# too, so the list only shrinks to what is true.
+# test/plpgsql_check_allow.txt does not list with the reason and the fix (to
+# be made in src/sql/; ticketres--0.1.sql is frozen). A listed warning that
+# no longer occurs fails too, so the list only shrinks to what is true.
 # The check runs in one transaction that is rolled back, in the database
 # pg_cron serves (cron.database_name): the expiry-job functions use pg_cron's
 # tables, which exist only where pg_cron can be created.
