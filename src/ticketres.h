@@ -100,6 +100,7 @@ extern void tr_count_add(Datum event_id, int64 delta);
 extern int64 tr_count_fold(void);
 
 /* ---- lifecycle.c (shared with reserve.c) ---- */
+extern int	tr_expire_lock_budget;
 extern int64 tr_expire_ids(Datum ids, TimestampTz now, bool lazy);
 
 /* ---- metrics.c ---- */
