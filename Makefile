@@ -35,6 +35,12 @@ DATA = $(EXTENSION)--0.1.sql
 
 REGRESS = 01_events 02_seats 03_reserve 04_lifecycle 05_errors 06_ga_best
 REGRESS_OPTS = --load-extension=$(EXTENSION)
+# isolation specs: specs/NAME.spec against expected/NAME.out (the spec
+# reserve_prepared_stripe needs max_prepared_transactions > 0)
+ISOLATION = reserve_reserve reserve_cancel confirm_lazy_expiry confirm_swept_expiry \
+	cancel_lazy_expiry idempotent_retry release_confirm extend_expiry block_reserve \
+	delete_event_reserve reserve_prepared_stripe
+ISOLATION_OPTS = --load-extension=$(EXTENSION)
 
 PG_CPPFLAGS = -I$(srcdir)/src
 SHLIB_LINK += -lhiredis
@@ -57,10 +63,23 @@ $(EXTENSION)--0.1--$(EXTVERSION).sql: $(SQL_UPGRADE) $(SQL_OBJECTS)
 # PGXS tracks no header dependencies: every module includes these
 $(OBJS): src/ticketres.h src/errors.h
 
-.PHONY: test demo bench
+.PHONY: test demo bench deb dist
 test:
 	./test/run_all.sh
 demo:
 	./test/demo.sh
 bench:
 	./test/bench/run.sh
+
+# Debian package postgresql-15-ticketres (debian/, pg_buildext), built in a
+# copy under test/tmp/deb
+deb:
+	./test/build_deb.sh
+
+# The archive PGXN takes: HEAD as ticketres-X.Y.Z.zip with one top directory;
+# X.Y.Z is default_version as a semantic version (META.json says the same)
+DISTVERSION = $(if $(word 3,$(subst ., ,$(EXTVERSION))),$(EXTVERSION),$(EXTVERSION).0)
+DIST_DIR ?= .
+dist:
+	git archive --format=zip --prefix=$(EXTENSION)-$(DISTVERSION)/ \
+		-o $(DIST_DIR)/$(EXTENSION)-$(DISTVERSION).zip HEAD

@@ -19,7 +19,8 @@
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/memutils.h"
-#include "storage/lock.h"
+
+int			tr_expire_lock_budget = 256;	/* ticketres.expire_lock_budget */
 
 typedef enum TrMove
 {
@@ -292,13 +293,48 @@ give_back_ga(HeapTuple tup, TupleDesc desc)
 }
 
 /*
- * Expire the pending reservations in ids (uuid[]) whose seat locks the caller
- * holds, give their seats back and move the counters. Returns how many
- * reservations were expired; logs one line per reservation (lazy: for
- * tr_reserve).
+ * Availability deltas of a sweep, applied once per event: one counter update
+ * per event and call, not per group (every update of one stripe row in one
+ * transaction leaves a version the next must step over).  The sweep visits
+ * events in order, so one pending event is enough.
  */
-int64
-tr_expire_ids(Datum ids, TimestampTz now, bool lazy)
+typedef struct TrCountDelta
+{
+	bool		valid;
+	pg_uuid_t	event;
+	int64		delta;
+} TrCountDelta;
+
+static void
+count_delta_flush(TrCountDelta *d)
+{
+	if (d->valid)
+		tr_count_add(UUIDPGetDatum(&d->event), d->delta);
+	d->valid = false;
+}
+
+static void
+count_delta_add(TrCountDelta *d, Datum event, int64 delta)
+{
+	if (d->valid && memcmp(&d->event, DatumGetUUIDP(event), UUID_LEN) != 0)
+		count_delta_flush(d);
+	if (!d->valid)
+	{
+		memcpy(&d->event, DatumGetUUIDP(event), UUID_LEN);
+		d->delta = 0;
+		d->valid = true;
+	}
+	d->delta += delta;
+}
+
+/*
+ * Expire the pending reservations in ids (uuid[]) whose seat locks the caller
+ * holds and give their seats back; the counters move now, or through acc
+ * when given (tr_expire).  Returns how many reservations were expired; logs
+ * one line per reservation (lazy: for tr_reserve).
+ */
+static int64
+expire_ids(Datum ids, TimestampTz now, bool lazy, TrCountDelta *acc)
 {
 	Datum		values[2] = {ids, TimestampTzGetDatum(now)};
 	bool		ga = tr_has_ga();
@@ -311,9 +347,13 @@ tr_expire_ids(Datum ids, TimestampTz now, bool lazy)
 	{
 		bool		isnull;
 		Datum		event = SPI_getbinval(tt->vals[i], tt->tupdesc, 1, &isnull);
+		int64		seats = DatumGetInt64(SPI_getbinval(tt->vals[i], tt->tupdesc, 3, &isnull));
 
 		expired += DatumGetInt64(SPI_getbinval(tt->vals[i], tt->tupdesc, 2, &isnull));
-		tr_count_add(event, DatumGetInt64(SPI_getbinval(tt->vals[i], tt->tupdesc, 3, &isnull)));
+		if (acc != NULL)
+			count_delta_add(acc, event, seats);
+		else
+			tr_count_add(event, seats);
 		if (tr_log_events)
 			log_expired(tt->vals[i], tt->tupdesc, DatumGetUUIDP(event), lazy);
 		if (ga)
@@ -321,6 +361,13 @@ tr_expire_ids(Datum ids, TimestampTz now, bool lazy)
 	}
 	SPI_freetuptable(tt);
 	return expired;
+}
+
+/* Lazy expiry's entry (reserve.c): expire_ids with the counters moved now. */
+int64
+tr_expire_ids(Datum ids, TimestampTz now, bool lazy)
+{
+	return expire_ids(ids, now, lazy, NULL);
 }
 
 /* A palloc'd copy of a uuid (the keyset variables change under the group). */
@@ -364,6 +411,7 @@ typedef struct TrExpireGroup
 	TrSeatList *lists;
 	const pg_uuid_t **events;
 	int			redis_mark;
+	TrCountDelta *counts;		/* the sweep's pending counter deltas */
 } TrExpireGroup;
 
 /*
@@ -379,9 +427,9 @@ expire_group(TrExpireGroup *g, TimestampTz now, int64 *expired)
 	if (n > 0 && tr_redis_enabled())
 		n = redis_filter(g->events, g->lists, g->ids, n);
 	if (n > 0)
-		*expired += tr_expire_ids(PointerGetDatum(construct_array(g->ids, n, UUIDOID, UUID_LEN,
-																  false, TYPALIGN_CHAR)),
-								  now, false);
+		*expired += expire_ids(PointerGetDatum(construct_array(g->ids, n, UUIDOID, UUID_LEN,
+															   false, TYPALIGN_CHAR)),
+							   now, false, g->counts);
 	for (int j = 0; j < g->n; j++)
 		tr_unlock_seats(&g->lists[j], g->lists[j].n);
 	tr_redis_release_since(g->redis_mark);
@@ -398,7 +446,8 @@ expire_group(TrExpireGroup *g, TimestampTz now, int64 *expired)
  */
 static uint64
 expire_batch(TimestampTz now, pg_uuid_t *last_event, TimestampTz *last_exp,
-			 pg_uuid_t *last_id, int limit, int budget, int64 *expired)
+			 pg_uuid_t *last_id, int limit, int budget, TrCountDelta *counts,
+			 int64 *expired)
 {
 	Datum		values[5] = {TimestampTzGetDatum(now), UUIDPGetDatum(last_event),
 		TimestampTzGetDatum(*last_exp), UUIDPGetDatum(last_id), Int32GetDatum(limit)};
@@ -410,6 +459,7 @@ expire_batch(TimestampTz now, pg_uuid_t *last_event, TimestampTz *last_exp,
 	g.lists = palloc(sizeof(TrSeatList) * (n + 1));
 	g.events = palloc(sizeof(pg_uuid_t *) * (n + 1));
 	g.redis_mark = tr_redis_mark();
+	g.counts = counts;
 	for (uint64 i = 0; i < n; i++)
 	{
 		bool		isnull;
@@ -447,7 +497,7 @@ PG_FUNCTION_INFO_V1(tr_expire);
 /*
  * tr_expire(max_rows int) returns int: expire overdue holds in batches.
  * Each batch's memory is freed before the next; the seat locks held at once
- * stay within max_locks_per_transaction (the lock budget, see README), so a
+ * stay within ticketres.expire_lock_budget (see README, Lock budget), so a
  * sweep of any size runs on PostgreSQL's default lock settings.  Then the
  * availability counter's overflow stripes are folded back (counts.c).
  */
@@ -460,7 +510,8 @@ tr_expire(PG_FUNCTION_ARGS)
 	pg_uuid_t	last_id;
 	int32		max_rows;
 	int64		expired = 0;
-	int			budget = Max(max_locks_per_xact, 1);
+	int			budget = tr_expire_lock_budget;
+	TrCountDelta counts = {0};
 	MemoryContext batch_cxt;
 
 	tr_check_not_null(fcinfo, 0, "max_rows");
@@ -478,13 +529,14 @@ tr_expire(PG_FUNCTION_ARGS)
 		int			limit = Min(TR_EXPIRE_BATCH, max_rows - (int) expired);
 		MemoryContext old = MemoryContextSwitchTo(batch_cxt);
 		uint64		fetched = expire_batch(now, &last_event, &last_exp, &last_id, limit,
-										   budget, &expired);
+										   budget, &counts, &expired);
 
 		MemoryContextSwitchTo(old);
 		MemoryContextReset(batch_cxt);
 		if (fetched < (uint64) limit)
 			break;
 	}
+	count_delta_flush(&counts);
 	(void) tr_count_fold();
 	SPI_finish();
 	tr_metrics_count(TRC_EXPIRED_SWEEP, expired);

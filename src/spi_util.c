@@ -263,7 +263,12 @@ tr_plan_get(TrPlanId id)
 			types = expire_candidates_types;
 			nargs = lengthof(expire_candidates_types);
 		}
-		plan = SPI_prepare(p->sql, nargs, (Oid *) types);
+		/*
+		 * Generic plans: every statement is an index lookup whatever its
+		 * arguments, and a custom plan per call (the plan cache's choice for
+		 * array arguments, whose size it sees) costs a planning per call.
+		 */
+		plan = SPI_prepare_cursor(p->sql, nargs, (Oid *) types, CURSOR_OPT_GENERIC_PLAN);
 		if (plan == NULL)
 			elog(ERROR, "ticketres: SPI_prepare failed for statement %d: %s",
 				 (int) id, SPI_result_code_string(SPI_result));
@@ -288,8 +293,11 @@ tr_plan_will_plan(SPIPlanPtr plan)
 	{
 		CachedPlanSource *ps = (CachedPlanSource *) lfirst(lc);
 
-		if (!ps->is_valid || ps->gplan == NULL || !ps->gplan->is_valid ||
-			ps->num_custom_plans == 0 ||
+		if (!ps->is_valid || ps->gplan == NULL || !ps->gplan->is_valid)
+			return true;
+		if (ps->cursor_options & CURSOR_OPT_GENERIC_PLAN)
+			continue;
+		if (ps->num_custom_plans == 0 ||
 			ps->generic_cost >= ps->total_custom_cost / ps->num_custom_plans)
 			return true;
 	}

@@ -70,6 +70,13 @@ _PG_init(void)
 							 "key=value fields: action, outcome, event, reservation, user, "
 							 "seats, duration_ms (see doc/operations.md).",
 							 &tr_log_events, false, PGC_SUSET, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("ticketres.expire_lock_budget",
+							"Most seat locks tr_expire holds at once.",
+							"1 to 1000000; one hold with more seats is still expired whole. "
+							"The shared lock table holds max_locks_per_transaction x "
+							"(max_connections + max_prepared_transactions) locks.",
+							&tr_expire_lock_budget, 256, 1, 1000000, PGC_SUSET, 0,
+							NULL, NULL, NULL);
 	define_redis_settings();
 	MarkGUCPrefixReserved("ticketres");
 	tr_metrics_init();

@@ -114,6 +114,7 @@ extern bool tr_has_ga(void);
 extern void tr_new_uuid(pg_uuid_t *u, const pg_uuid_t *event);
 
 /* ---- lifecycle.c (shared with reserve.c) ---- */
+extern int	tr_expire_lock_budget;
 extern int64 tr_expire_ids(Datum ids, TimestampTz now, bool lazy);
 
 /* ---- metrics.c ---- */

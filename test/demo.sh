@@ -156,3 +156,22 @@ redis-server keeps running on 127.0.0.1:$REDIS_PORT_demo for the Redis seat lock
 (ticketres.redis_url; keys <prefix>:<event_id>:<seat_id>: redis-cli -p $REDIS_PORT_demo --scan).
   stop Redis:      kill \$(cat $TR_TMP/redis-demo/redis.pid)
 EOF2
+
+# the seat-map page (examples/web) against this PostgREST, on its own free
+# loopback port, left running; an event of its own to click on
+. "$(dirname "$0")/lib/examples.sh"
+[ -f "$TR_TMP/demo-http/seatmap.pid" ] && { kill "$(cat "$TR_TMP/demo-http/seatmap.pid")" 2>/dev/null || true; }
+tr_npm_ci "$TR_ROOT/examples/web"
+tr_start_seatmap "$TR_TMP/demo-http"
+disown "$TR_SEATMAP_PID"
+echo "$TR_SEATMAP_PID" >"$TR_TMP/demo-http/seatmap.pid"
+MAP_EV=$(tr_psql -d ticketres_web -At -c "SELECT id FROM api.tr_create_event('Seat map demo', now() + interval '30 days', now() + interval '30 days 3 hours', 'Demo Arena')")
+tr_psql -d ticketres_web -At -c "SELECT api.tr_generate_seats('$MAP_EV', 'A', 8, 16, 4500)" >/dev/null
+cat <<EOF3
+
+The seat-map page keeps running (examples/web/serve.js, pid $TR_SEATMAP_PID). Open it as alice, and as bob in
+another browser profile, to hold, confirm and cancel seats of event $MAP_EV:
+  alice: $TR_SEATMAP_URL#api=$TR_HTTP_URL&event=$MAP_EV&jwt=$USER_JWT
+  bob:   $TR_SEATMAP_URL#api=$TR_HTTP_URL&event=$MAP_EV&jwt=$(tr_jwt_for "$JWT_SECRET" web_user bob)
+  stop the page server:  kill \$(cat $TR_TMP/demo-http/seatmap.pid)
+EOF3

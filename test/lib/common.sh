@@ -13,8 +13,8 @@ TR_PGROOT=$TR_TMP/pginst
 PGBIN=$TR_PGROOT/usr/lib/postgresql/15/bin
 TR_PG_USER=${TR_PG_USER:-postgres}
 TR_APT_PACKAGES="postgresql-15 postgresql-server-dev-15 postgresql-15-cron postgresql-15-pgtap
-  libtap-parser-sourcehandler-pgtap-perl libhiredis-dev redis-server wrk make gcc
-  prometheus-postgres-exporter curl jq openssl python3"
+  libtap-parser-sourcehandler-pgtap-perl libhiredis-dev redis-server wrk make gcc postgresql-15-plpgsql-check
+  prometheus-postgres-exporter curl jq openssl python3 chromium"
 
 tr_log() { printf '[ticketres] %s\n' "$*" >&2; }
 tr_die() { tr_log "error: $*"; exit 1; }
