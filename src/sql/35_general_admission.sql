@@ -144,7 +144,7 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     r record;
-    ids uuid[] := '{}';
+    ids uuid[] := '{}'::uuid[];
 BEGIN
     -- row locks first, skipping holds another call is moving (an expiry
     -- that has not committed yet): never waits
@@ -152,7 +152,7 @@ BEGIN
         SELECT x.id, x.seat_ids FROM ticketres.reservations x
          WHERE x.ga_area_id = _expire_overdue.area_id AND x.status = 'pending'
            AND x.expires_at <= clock_timestamp() AND area_id IS NOT NULL
-         LIMIT lim FOR UPDATE SKIP LOCKED
+         LIMIT lim::bigint FOR UPDATE SKIP LOCKED
     LOOP
         IF ticketres._try_lock_ids(ARRAY[r.id]) THEN
             ids := ids || r.id;
@@ -162,14 +162,14 @@ BEGIN
         SELECT x.id, x.seat_ids FROM ticketres.reservations x
          WHERE x.event_id = _expire_overdue.event_id AND x.status = 'pending'
            AND x.expires_at <= clock_timestamp() AND area_id IS NULL AND x.ga_area_id IS NULL
-         LIMIT lim FOR UPDATE SKIP LOCKED
+         LIMIT lim::bigint FOR UPDATE SKIP LOCKED
     LOOP
         IF ticketres._try_lock_ids(r.seat_ids) THEN
             ids := ids || r.id;
         END IF;
     END LOOP;
     IF cardinality(ids) = 0 THEN
-        RETURN 0;
+        RETURN 0::bigint;
     END IF;
     RETURN ticketres._expire_ids(ids, true);
 END
@@ -224,7 +224,7 @@ BEGIN
     started := clock_timestamp();
     LOOP
         BEGIN
-            need := quantity;
+            need := quantity::bigint;
             OPEN cur FOR SELECT x.stripe, x.available FROM ticketres.ga_counts x
                           WHERE x.area_id = _ga_take.area_id AND x.available > 0
                           ORDER BY x.available DESC, x.stripe FOR UPDATE SKIP LOCKED;
@@ -346,7 +346,7 @@ BEGIN
         -- an admin call may wait: every stripe, so the sum is exact; the
         -- overdue holds first give their tickets back
         PERFORM ticketres._expire_overdue(NULL, a.id, 10000);
-        SELECT sum(c.available) INTO total FROM (SELECT x.available FROM ticketres.ga_counts x
+        SELECT sum(c.available)::bigint INTO total FROM (SELECT x.available FROM ticketres.ga_counts x
                                                   WHERE x.area_id = a.id FOR UPDATE) c;
         remaining := total + capacity - a.capacity;
         IF remaining < 0 THEN

@@ -75,16 +75,15 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     s record;
-    got uuid[] := '{}';
+    got uuid[] := '{}'::uuid[];
     -- the candidate block of each row met so far (NULL total: none left)
-    c_sec text[] := '{}';
-    c_row text[] := '{}';
-    c_first int[] := '{}';
-    c_total bigint[] := '{}';
-    c_failed text[] := '{}';      -- per row: failed first seat numbers, as an int[] literal
+    c_sec text[] := '{}'::text[];
+    c_row text[] := '{}'::text[];
+    c_first int[] := '{}'::int[];
+    c_total bigint[] := '{}'::bigint[];
+    c_failed text[] := '{}'::text[];  -- per row: failed first seat numbers, as an int[] literal
     bf int;
     bt bigint;
-    i int;
     best int;
     bound bigint;
     ids uuid[];
@@ -250,7 +249,7 @@ BEGIN
     IF n <> quantity THEN       -- cannot happen: the seats were checked under their locks
         RAISE EXCEPTION 'ticketres: best-available seats changed under their locks' USING ERRCODE = 'XX000';
     END IF;
-    SELECT sum(s.price) INTO total FROM ticketres.seats s WHERE s.id = ANY (ids);
+    SELECT sum(s.price)::bigint INTO total FROM ticketres.seats s WHERE s.id = ANY (ids);
     PERFORM ticketres._count_add(event_id, -quantity);
     INSERT INTO ticketres.reservations AS x (id, event_id, user_id, seat_ids, status, idempotency_key,
         total_amount, expires_at, created_at, quantity)
