@@ -37,13 +37,6 @@ CREATE OR REPLACE FUNCTION ticketres._expire_ids(ids uuid[], lazy boolean) RETUR
 CREATE OR REPLACE FUNCTION ticketres._count_stripe() RETURNS int
     AS 'MODULE_PATHNAME', 'tr_count_stripe_sql' LANGUAGE C VOLATILE;
 
--- what a transaction locks to move a reservation: its seats, or for a GA
--- reservation (no seats) its own id, in the seat lock space
-CREATE OR REPLACE FUNCTION ticketres._lock_ids(r ticketres.reservations) RETURNS uuid[]
-LANGUAGE sql IMMUTABLE
-SET search_path = pg_catalog, pg_temp
-AS $$ SELECT CASE WHEN cardinality(r.seat_ids) = 0 THEN ARRAY[r.id] ELSE r.seat_ids END $$;
-
 -- The common start of the SQL reserve calls (tr_reserve_ga, tr_reserve_best),
 -- in tr_reserve's order: the event's lock shared without waiting, then the
 -- idempotency key's lock and the original reservation of the key if any

@@ -112,7 +112,8 @@ BEGIN
         RAISE EXCEPTION 'reason must not be empty' USING ERRCODE = '22023';
     END IF;
     r := ticketres._admin_reservation(reservation_id, '{pending,confirmed}');
-    PERFORM ticketres._try_lock_seats(r.event_id, ticketres._lock_ids(r));
+    PERFORM ticketres._try_lock_seats(r.event_id,
+        CASE WHEN cardinality(r.seat_ids) = 0 THEN ARRAY[r.id] ELSE r.seat_ids END);  -- GA: its own id
     UPDATE ticketres.reservations x SET status = 'cancelled', cancelled_at = clock_timestamp()
      WHERE x.id = r.id AND x.status = r.status RETURNING x.* INTO res;
     IF NOT FOUND THEN   -- moved between our read and our locks: report its state now
@@ -172,7 +173,8 @@ BEGIN
             DETAIL = format('Reservation %s was made at %s; its hold may last until %s at most.',
                             r.id, r.created_at, r.created_at + max_hold);
     END IF;
-    PERFORM ticketres._try_lock_seats(r.event_id, ticketres._lock_ids(r));
+    PERFORM ticketres._try_lock_seats(r.event_id,
+        CASE WHEN cardinality(r.seat_ids) = 0 THEN ARRAY[r.id] ELSE r.seat_ids END);  -- GA: its own id
     UPDATE ticketres.reservations x SET expires_at = new_expiry
      WHERE x.id = r.id AND x.status = 'pending' AND x.expires_at = r.expires_at
        AND x.expires_at > clock_timestamp()
