@@ -36,6 +36,7 @@
 #define TR_MAX_HOLD_USECS		USECS_PER_DAY
 #define TR_EXPIRE_MAX_ROWS		1000000
 #define TR_EXPIRE_BATCH			1000
+#define TR_RETRY_GRACE_MS		20		/* a retry's wait for its original's seat locks */
 #define TR_RES_ID_EVENT_BYTES	4		/* reservation ids end with these of the event id */
 
 /* ---- spi_util.c ---- */
@@ -91,8 +92,8 @@ extern int	tr_try_lock_seats(const TrSeatList *seats);
 extern void tr_unlock_seats(const TrSeatList *seats, int nlocked);
 extern bool tr_try_lock_event(const pg_uuid_t *event);
 extern void tr_lock_seats_or_busy(const pg_uuid_t *event, const TrSeatList *seats,
-								  const char *hint);
-extern void tr_lock_idempotency_key(const char *user_id, const char *key);
+								  const char *hint, int grace);
+extern bool tr_lock_idempotency_key(const char *user_id, const char *key);
 
 /* ---- counts.c ---- */
 extern int	tr_count_stripe(void);
