@@ -14,7 +14,11 @@ OBJS = \
 	src/lifecycle.o \
 	src/metrics.o \
 	src/eventlog.o \
-	src/redis.o
+	src/redis_url.o \
+	src/redis_conn.o \
+	src/redis_held.o \
+	src/redis_xact.o \
+	src/redis_lock.o
 
 DATA = $(EXTENSION)--$(EXTVERSION).sql
 
@@ -30,7 +34,7 @@ PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
 # PGXS tracks no header dependencies: every module includes these
-$(OBJS): src/ticketres.h src/errors.h
+$(OBJS): src/ticketres.h src/errors.h src/redis_int.h
 
 .PHONY: test demo bench
 test:

@@ -12,7 +12,11 @@
  *   lifecycle.c  tr_confirm, tr_cancel, tr_expire
  *   metrics.c    shared-memory counters and histograms for tr_metrics()
  *   eventlog.c   one structured LOG line per state change (log_events)
- *   redis.c      optional Redis seat locks through hiredis (redis_url)
+ *   redis_*.c    optional Redis seat locks through hiredis (redis_url):
+ *                redis_url.c the URL, redis_conn.c the connection,
+ *                redis_held.c the keys held, redis_xact.c release at
+ *                transaction end, redis_lock.c acquire and release
+ *                (private declarations in redis_int.h)
  */
 #ifndef TICKETRES_H
 #define TICKETRES_H
@@ -149,7 +153,7 @@ typedef struct TrLogEvent
 extern bool tr_log_events;
 extern void tr_log_change(const TrLogEvent *e);
 
-/* ---- redis.c ---- */
+/* ---- redis_*.c ---- */
 typedef enum TrRedisOnError
 {
 	TR_REDIS_ON_ERROR_ALLOW,

@@ -1,0 +1,90 @@
+/*
+ * redis_int.h — private declarations shared by the Redis lock layer:
+ *
+ *   redis_url.c   ticketres.redis_url parsing and the setting check hooks
+ *   redis_conn.c  the backend's one connection: connect, timeouts, script
+ *                 loading, unread replies, the retry interval, redis_ping()
+ *   redis_held.c  the keys this transaction holds and their tokens
+ *   redis_xact.c  release at (sub)transaction end: the xact callbacks
+ *   redis_lock.c  acquire and release: the Lua scripts, batches, replies
+ *
+ * The public entry points are declared in ticketres.h.
+ */
+#ifndef REDIS_INT_H
+#define REDIS_INT_H
+
+#include "ticketres.h"
+
+#include <hiredis/hiredis.h>
+
+#include "common/sha1.h"
+
+#define TR_REDIS_KEY_PREFIX_MAX 64
+#define TR_REDIS_TOKEN_LEN		32	/* hex digits of 16 random bytes */
+#define TR_REDIS_KEY_MAX (TR_REDIS_KEY_PREFIX_MAX + 2 * (UUID_LEN * 2 + 4) + 3)
+
+/* ---- redis_url.c ---- */
+
+/* Where the URL points. */
+typedef struct TrRedisTarget
+{
+	char		host[256];
+	int			port;
+	int			db;
+	char		user[128];
+	char		password[256];
+	bool		has_password;
+} TrRedisTarget;
+
+extern bool tr_redis_parse_url(const char *url, TrRedisTarget *t, const char **why);
+
+/* ---- redis_lock.c ---- */
+
+/*
+ * A Lua script, loaded with SCRIPT LOAD on every new connection (its SHA1 is
+ * the name Redis answers with) and called by EVALSHA; EVAL on NOSCRIPT.
+ */
+typedef struct TrScript
+{
+	const char *body;
+	char		sha[SHA1_DIGEST_LENGTH * 2 + 1];
+} TrScript;
+
+extern TrScript tr_acquire_script;
+extern TrScript tr_release_script;
+
+extern void tr_redis_release_held(int first);
+
+/* ---- redis_conn.c ---- */
+extern redisContext *tr_redis_connection(bool any_url, char *err, size_t errlen);
+extern void tr_redis_drop_connection(void);
+extern void tr_redis_fail_connection(char *err, size_t errlen, const char *what);
+extern redisReply *tr_redis_run_script(TrScript *s, int argc, const char **argv, size_t *lens,
+									   char *err, size_t errlen);
+extern bool tr_redis_send_release(int argc, const char **argv, size_t *lens,
+								  char *err, size_t errlen);
+extern void tr_redis_failed(void);
+extern bool tr_redis_resting(void);
+extern bool tr_redis_connected(void);
+
+/* ---- redis_held.c ---- */
+
+/* A key this transaction holds. */
+typedef struct TrHeldKey
+{
+	char	   *key;
+	const char *token;			/* points into the held-key context */
+	SubTransactionId subid;
+} TrHeldKey;
+
+extern TrHeldKey *tr_held;
+extern int	tr_nheld;
+
+extern char *tr_held_new_token(void);
+extern void tr_held_reserve(int more);
+extern bool tr_held_has(const char *key);
+extern void tr_held_add(const char *key, const char *token);
+extern void tr_held_truncate(int first);
+extern void tr_held_clear(void);
+
+#endif
