@@ -6,7 +6,8 @@
  * and both lock scripts loaded; dropped after any failure, after which the
  * backend leaves Redis alone for ticketres.redis_retry_interval. Releases
  * are sent without waiting: their answers are read ("drained") before the
- * connection's next command. Also ticketres.redis_ping().
+ * connection's next command; every connection that works first sends the
+ * releases this backend still owes (redis_held.c). Also redis_ping().
  *
  * hiredis memory is malloc'ed: every reply is freed, and its text copied,
  * before anything is reported.
@@ -27,9 +28,11 @@ int			tr_redis_retry_interval_ms = 1000;
 static TimestampTz retry_after = 0;	/* no attempt before this after a failure */
 
 static redisContext *conn = NULL;
-static char *conn_url = NULL;	/* malloc'ed copy of the URL conn was made for */
+static char *conn_url = NULL;	/* malloc'ed "<url>\n<password file>" conn
+								 * was made for */
 static int	conn_timeout_ms = -1;	/* the command timeout conn has */
-static int	pending_replies = 0;	/* releases sent whose answers are unread */
+static uint64 sent_seq = 0;	/* releases sent (numbered from 1, never reset) */
+static uint64 read_seq = 0;	/* of which answered (or given up on) */
 static bool scripts_loaded = false; /* SCRIPT LOAD done on conn */
 static bool exit_hook_set = false;
 
@@ -40,7 +43,8 @@ tr_redis_drop_connection(void)
 	if (conn != NULL)
 		redisFree(conn);
 	conn = NULL;
-	pending_replies = 0;
+	read_seq = sent_seq;		/* their answers will never come: */
+	tr_owed_unsend(0);			/* their keys are owed again */
 	scripts_loaded = false;
 	if (conn_url != NULL)
 		free(conn_url);
@@ -107,6 +111,42 @@ set_timeout(char *err, size_t errlen)
 	return true;
 }
 
+/*
+ * AUTH [user] password, the password from ticketres.redis_password_file
+ * (read now: a new password is used from the next connection on). Nothing
+ * to do without a file. False with err filled (connection dropped) if not.
+ */
+static bool
+authenticate(const TrRedisTarget *t, char *err, size_t errlen)
+{
+	char		pw[TR_REDIS_PASSWORD_MAX + 2];
+	const char *argv[3] = {"AUTH", t->user, pw};
+	size_t		lens[3] = {4, strlen(t->user), 0};
+	int			skip = t->user[0] == '\0' ? 1 : 0;	/* AUTH password */
+	bool		ok;
+
+	if (!tr_redis_read_password(pw, sizeof(pw), err, errlen))
+	{
+		tr_redis_drop_connection();
+		return false;
+	}
+	if (pw[0] == '\0' && skip == 0)
+	{
+		snprintf(err, errlen, "ticketres.redis_url names a user: ticketres.redis_password_file must hold its password");
+		tr_redis_drop_connection();
+		return false;
+	}
+	if (pw[0] == '\0')
+		return true;
+	lens[2] = strlen(pw);
+	argv[skip] = "AUTH";
+	lens[skip] = 4;
+	ok = setup_reply_ok(redisCommandArgv(conn, 3 - skip, argv + skip, lens + skip),
+						err, errlen, "authentication failed");
+	explicit_bzero(pw, sizeof(pw));
+	return ok;
+}
+
 /* Connect to t (bounded), authenticate and select its database. */
 static bool
 open_connection(const TrRedisTarget *t, char *err, size_t errlen)
@@ -117,20 +157,8 @@ open_connection(const TrRedisTarget *t, char *err, size_t errlen)
 		tr_redis_fail_connection(err, errlen, "could not connect");
 		return false;
 	}
-	if (!set_timeout(err, errlen))
+	if (!set_timeout(err, errlen) || !authenticate(t, err, errlen))
 		return false;
-	if (t->has_password)
-	{
-		const char *argv[3] = {"AUTH", t->user, t->password};
-		size_t		lens[3] = {4, strlen(t->user), strlen(t->password)};
-		int			skip = t->user[0] == '\0' ? 1 : 0;	/* AUTH password */
-
-		argv[skip] = "AUTH";
-		lens[skip] = 4;
-		if (!setup_reply_ok(redisCommandArgv(conn, 3 - skip, argv + skip, lens + skip),
-							err, errlen, "authentication failed"))
-			return false;
-	}
 	if (t->db != 0 &&
 		!setup_reply_ok(redisCommand(conn, "SELECT %d", t->db), err, errlen,
 						"could not select the database"))
@@ -139,42 +167,50 @@ open_connection(const TrRedisTarget *t, char *err, size_t errlen)
 }
 
 /*
- * Read the answers of the releases sent without waiting (release_from):
- * normally already there. A failed release is a WARNING (the TTL frees its
- * keys). False, with the connection dropped, when no answer comes.
+ * Read the answer to release number read_seq + 1 (sent without waiting):
+ * normally already there. Its keys are no longer owed, unless Redis lost
+ * the script (resent after SCRIPT LOAD). Another error is a WARNING (the
+ * TTL frees the keys). False, connection dropped, when no answer comes.
  */
 static bool
-drain_replies(char *err, size_t errlen)
+read_release_answer(char *err, size_t errlen)
 {
-	while (pending_replies > 0)
-	{
-		void	   *v = NULL;
-		redisReply *r;
-		char		msg[256];
+	void	   *v = NULL;
+	redisReply *r;
+	char		msg[256];
 
-		if (redisGetReply(conn, &v) != REDIS_OK || v == NULL)
-		{
-			tr_metrics_redis(TR_REDIS_RELEASE_ERROR, -1);
-			tr_redis_fail_connection(err, errlen, "no answer to an earlier release");
-			return false;
-		}
-		pending_replies--;
-		r = (redisReply *) v;
-		if (r->type != REDIS_REPLY_ERROR)
-		{
-			freeReplyObject(r);
-			tr_metrics_redis(TR_REDIS_RELEASED, -1);
-			continue;
-		}
-		snprintf(msg, sizeof(msg), "%.200s", r->str ? r->str : "error");
-		if (strncmp(msg, "NOSCRIPT", 8) == 0)
-			scripts_loaded = false;
-		freeReplyObject(r);
+	if (redisGetReply(conn, &v) != REDIS_OK || v == NULL)
+	{
 		tr_metrics_redis(TR_REDIS_RELEASE_ERROR, -1);
+		tr_redis_fail_connection(err, errlen, "no answer to an earlier release");
+		return false;
+	}
+	r = (redisReply *) v;
+	read_seq++;
+	snprintf(msg, sizeof(msg), "%.200s", r->type == REDIS_REPLY_ERROR && r->str ? r->str : "");
+	freeReplyObject(r);
+	if (strncmp(msg, "NOSCRIPT", 8) == 0)
+	{
+		scripts_loaded = false;
+		tr_owed_unsend(read_seq);
+		return true;
+	}
+	tr_owed_settled(read_seq);
+	tr_metrics_redis(msg[0] ? TR_REDIS_RELEASE_ERROR : TR_REDIS_RELEASED, -1);
+	if (msg[0])
 		ereport(WARNING,
 				(errmsg("ticketres: an earlier release of Redis seat locks failed: %s", msg),
 				 errhint("The keys expire by themselves after ticketres.redis_lock_ttl.")));
-	}
+	return true;
+}
+
+/* Read every release answer still unread; false if one never comes. */
+static bool
+drain_replies(char *err, size_t errlen)
+{
+	while (read_seq < sent_seq)
+		if (!read_release_answer(err, errlen))
+			return false;
 	return true;
 }
 
@@ -225,10 +261,34 @@ load_scripts(char *err, size_t errlen)
 	return true;
 }
 
+/* "<url>\n<password file>" of the current settings, malloc'ed (NULL if OOM). */
+static char *
+settings_key(void)
+{
+	size_t		len = strlen(tr_redis_url) + strlen(tr_redis_password_file) + 2;
+	char	   *key = malloc(len);
+
+	if (key != NULL)
+		snprintf(key, len, "%s\n%s", tr_redis_url, tr_redis_password_file);
+	return key;
+}
+
+/* Whether conn was made for the current URL and password file. */
+static bool
+made_for_settings(void)
+{
+	char	   *key = settings_key();
+	bool		same = key != NULL && conn_url != NULL && strcmp(key, conn_url) == 0;
+
+	free(key);
+	return same;
+}
+
 /*
  * The backend's connection, made on first use or after the URL changed
- * (any_url: keep whatever connection there is). NULL with err filled when
- * Redis cannot be reached.
+ * (any_url: keep whatever connection there is), with every earlier release
+ * answered and the owed releases sent. NULL with err filled when Redis
+ * cannot be reached.
  */
 redisContext *
 tr_redis_connection(bool any_url, char *err, size_t errlen)
@@ -237,11 +297,12 @@ tr_redis_connection(bool any_url, char *err, size_t errlen)
 	const char *why;
 	bool		ok;
 
-	if (conn != NULL && (any_url || (conn_url != NULL && strcmp(conn_url, tr_redis_url) == 0)))
+	if (conn != NULL && (any_url || made_for_settings()))
 	{
 		/* any failure here drops the connection: the next try reconnects */
 		if ((conn_timeout_ms == tr_redis_timeout_ms || set_timeout(err, errlen)) &&
-			drain_replies(err, errlen) && (scripts_loaded || load_scripts(err, errlen)))
+			drain_replies(err, errlen) && (scripts_loaded || load_scripts(err, errlen)) &&
+			tr_redis_flush_owed(err, errlen))
 			return conn;
 		return NULL;
 	}
@@ -257,14 +318,13 @@ tr_redis_connection(bool any_url, char *err, size_t errlen)
 		exit_hook_set = true;
 	}
 	ok = open_connection(&t, err, errlen) && load_scripts(err, errlen);
-	explicit_bzero(&t, sizeof(t));	/* the password */
-	if (ok && (conn_url = strdup(tr_redis_url)) == NULL)
+	if (ok && (conn_url = settings_key()) == NULL)
 	{
 		tr_redis_drop_connection();
 		snprintf(err, errlen, "out of memory");
 		ok = false;
 	}
-	return ok ? conn : NULL;
+	return ok && tr_redis_flush_owed(err, errlen) ? conn : NULL;
 }
 
 /* Whether a connection is open (a release may be sent on it). */
@@ -288,25 +348,56 @@ tr_redis_resting(void)
 	return GetCurrentTimestamp() < retry_after;
 }
 
-/* ------------------------------------------------------------- scripts */
+/* ------------------------------------------------------------ commands */
+
+/*
+ * Send one command on the connection and wait for its answer, reading the
+ * answers of the releases sent before it first (one round trip in all).
+ * *sent tells whether the command may have reached Redis. NULL with err
+ * filled and the connection dropped on failure. Never raises.
+ */
+redisReply *
+tr_redis_command(int argc, const char **argv, const size_t *lens, bool *sent,
+				 char *err, size_t errlen)
+{
+	void	   *v = NULL;
+
+	if (redisAppendCommandArgv(conn, argc, argv, lens) != REDIS_OK)
+	{
+		tr_redis_fail_connection(err, errlen, "could not send the command");
+		return NULL;
+	}
+	*sent = true;
+	if (!drain_replies(err, errlen))
+		return NULL;
+	if (redisGetReply(conn, &v) != REDIS_OK || v == NULL)
+	{
+		tr_redis_fail_connection(err, errlen, "no answer");
+		return NULL;
+	}
+	return (redisReply *) v;
+}
+
 /*
  * Run a script whose argv[0..1] the caller left free: EVALSHA, then EVAL
  * when Redis does not know the script. Returns the reply (the caller frees
- * it), or NULL with err filled and the connection dropped. Never raises.
+ * it), or NULL with err filled and the connection dropped; *sent tells
+ * whether it may have reached Redis. Never raises.
  */
 redisReply *
-tr_redis_run_script(TrScript *s, int argc, const char **argv, size_t *lens, char *err, size_t errlen)
+tr_redis_run_script(TrScript *s, int argc, const char **argv, size_t *lens, bool *sent,
+					char *err, size_t errlen)
 {
-	redisContext *c = tr_redis_connection(false, err, errlen);
 	redisReply *r;
 
-	if (c == NULL)
+	*sent = false;
+	if (tr_redis_connection(false, err, errlen) == NULL)
 		return NULL;
 	argv[0] = "EVALSHA";
 	lens[0] = 7;
 	argv[1] = s->sha;
 	lens[1] = strlen(s->sha);
-	r = redisCommandArgv(c, argc, argv, lens);
+	r = tr_redis_command(argc, argv, lens, sent, err, errlen);
 	if (r != NULL && r->type == REDIS_REPLY_ERROR && r->str != NULL &&
 		strncmp(r->str, "NOSCRIPT", 8) == 0)
 	{
@@ -315,14 +406,9 @@ tr_redis_run_script(TrScript *s, int argc, const char **argv, size_t *lens, char
 		lens[0] = 4;
 		argv[1] = s->body;
 		lens[1] = strlen(s->body);
-		r = redisCommandArgv(c, argc, argv, lens);
+		r = tr_redis_command(argc, argv, lens, sent, err, errlen);
 	}
-	if (r == NULL)
-	{
-		tr_redis_fail_connection(err, errlen, "no answer");
-		return NULL;
-	}
-	if (r->type == REDIS_REPLY_ERROR)
+	if (r != NULL && r->type == REDIS_REPLY_ERROR)
 	{
 		snprintf(err, errlen, "Redis answered: %.200s", r->str ? r->str : "error");
 		freeReplyObject(r);
@@ -334,17 +420,16 @@ tr_redis_run_script(TrScript *s, int argc, const char **argv, size_t *lens, char
 
 /*
  * Send the release script (argv[0..1] left free) without waiting for its
- * answer, which drain_replies reads before the connection's next command:
- * a commit never waits for Redis. The write itself is bounded by the command
- * timeout. False with err filled (and the connection dropped) on failure.
+ * answer, which is read before the connection's next command: a commit
+ * never waits for Redis. The write itself is bounded by the command timeout.
+ * Its number (see tr_owed_take) is tr_redis_next_release(). False with err
+ * filled (and the connection dropped) on failure.
  */
 bool
 tr_redis_send_release(int argc, const char **argv, size_t *lens, char *err, size_t errlen)
 {
 	int			done = 0;
 
-	if (tr_redis_connection(true, err, errlen) == NULL)
-		return false;
 	argv[0] = "EVALSHA";
 	lens[0] = 7;
 	argv[1] = tr_release_script.sha;
@@ -360,8 +445,15 @@ tr_redis_send_release(int argc, const char **argv, size_t *lens, char *err, size
 			tr_redis_fail_connection(err, errlen, "could not send the release");
 			return false;
 		}
-	pending_replies++;
+	sent_seq++;
 	return true;
+}
+
+/* The number the next release sent will have. */
+uint64
+tr_redis_next_release(void)
+{
+	return sent_seq + 1;
 }
 
 /* --------------------------------------------------------------- SQL */
@@ -373,16 +465,17 @@ Datum
 tr_redis_ping(PG_FUNCTION_ARGS)
 {
 	char		err[256];
-	redisContext *c;
+	const char *ping = "PING";
+	size_t		ping_len = 4;
+	bool		sent;
 	redisReply *r;
 	bool		ok;
 
 	if (!tr_redis_enabled())
 		PG_RETURN_NULL();
-	c = tr_redis_connection(false, err, sizeof(err));
-	if (c == NULL)
+	if (tr_redis_connection(false, err, sizeof(err)) == NULL)
 		PG_RETURN_BOOL(false);
-	r = redisCommand(c, "PING");
+	r = tr_redis_command(1, &ping, &ping_len, &sent, err, sizeof(err));
 	ok = r != NULL && r->type == REDIS_REPLY_STATUS && r->str != NULL &&
 		strcmp(r->str, "PONG") == 0;
 	if (r != NULL)

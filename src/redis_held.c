@@ -1,11 +1,13 @@
 /*
- * redis_held.c — the Redis keys this transaction holds.
+ * redis_held.c — the Redis keys this backend holds or owes a release of.
  *
- * In the order taken, each with the token of the call that took it (one
+ * Held keys: in the order taken, each with the token of the call that took it (one
  * random 128-bit token per call) and the subtransaction that took it, plus
  * a hash of the keys for "do we hold it already" (keys are reentrant within
  * a transaction). Everything lives in one memory context under
  * TopMemoryContext, reset at top-level transaction end.
+ *
+ * Owed keys: see below; they outlive transactions.
  */
 #include "redis_int.h"
 
@@ -101,4 +103,146 @@ tr_held_new_token(void)
 	for (int i = 0; i < (int) sizeof(raw); i++)
 		snprintf(token + 2 * i, 3, "%02x", raw[i]);
 	return token;
+}
+
+/* ------------------------------------------------------------ owed keys */
+
+/*
+ * Keys whose release is owed: those of a release that could not be sent or
+ * whose answer never came, and those of an acquire whose answer never came
+ * (Redis may still run it when it wakes). They outlive the transaction: the
+ * next connection that works releases them (compare-and-delete with their
+ * own token) before anything else. malloc'ed, as they are added at
+ * transaction end; bounded by TR_REDIS_OWED_MAX keys, oldest dropped first.
+ */
+typedef struct TrOwedKey
+{
+	char	   *key;			/* "key\0token" */
+	uint64		sent;			/* the release carrying it; 0: not sent yet */
+} TrOwedKey;
+
+static TrOwedKey *owed = NULL;
+static int	nowed = 0;
+static int	maxowed = 0;
+static int	owed_dropped = 0;	/* dropped since the last tr_owed_report */
+
+/* Drop the oldest quarter of the owed keys (counted for tr_owed_report). */
+static void
+owed_drop_oldest(void)
+{
+	int			n = Max(1, nowed / 4);
+
+	for (int i = 0; i < n; i++)
+		free(owed[i].key);
+	memmove(owed, owed + n, sizeof(TrOwedKey) * (nowed - n));
+	nowed -= n;
+	owed_dropped += n;
+}
+
+/* Room for one more owed key; false (and counted as dropped) if none. */
+static bool
+owed_room(void)
+{
+	TrOwedKey  *grown;
+	int			want;
+
+	if (nowed >= TR_REDIS_OWED_MAX)
+		owed_drop_oldest();
+	if (nowed < maxowed)
+		return true;
+	want = Min(TR_REDIS_OWED_MAX, Max(64, maxowed * 2));
+	grown = realloc(owed, sizeof(TrOwedKey) * want);
+	if (grown == NULL)
+		return false;
+	owed = grown;
+	maxowed = want;
+	return true;
+}
+
+/* Owe the release of key, taken with token. Never raises. */
+void
+tr_owed_add(const char *key, const char *token)
+{
+	size_t		klen = strlen(key);
+	char	   *copy;
+
+	if (!owed_room() || (copy = malloc(klen + TR_REDIS_TOKEN_LEN + 2)) == NULL)
+	{
+		owed_dropped++;
+		return;
+	}
+	memcpy(copy, key, klen + 1);
+	memcpy(copy + klen + 1, token, TR_REDIS_TOKEN_LEN + 1);
+	owed[nowed].key = copy;
+	owed[nowed].sent = 0;
+	nowed++;
+}
+
+/*
+ * Point keys[] and tokens[] (room for tr_owed_unsent() each) at the owed
+ * keys not sent yet, and mark them as carried by release number seq.
+ */
+void
+tr_owed_take(const char **keys, const char **tokens, uint64 seq)
+{
+	int			n = 0;
+
+	for (int i = 0; i < nowed; i++)
+		if (owed[i].sent == 0)
+		{
+			keys[n] = owed[i].key;
+			tokens[n] = owed[i].key + strlen(owed[i].key) + 1;
+			owed[i].sent = seq;
+			n++;
+		}
+}
+
+/* How many owed keys are not sent yet. */
+int
+tr_owed_unsent(void)
+{
+	int			n = 0;
+
+	for (int i = 0; i < nowed; i++)
+		n += owed[i].sent == 0;
+	return n;
+}
+
+/* Release number seq was answered: its keys are no longer owed. */
+void
+tr_owed_settled(uint64 seq)
+{
+	int			n = 0;
+
+	for (int i = 0; i < nowed; i++)
+	{
+		if (owed[i].sent == seq)
+			free(owed[i].key);
+		else
+			owed[n++] = owed[i];
+	}
+	nowed = n;
+}
+
+/* Release number seq (or, for 0, every release) will never be answered. */
+void
+tr_owed_unsend(uint64 seq)
+{
+	for (int i = 0; i < nowed; i++)
+		if (seq == 0 || owed[i].sent == seq)
+			owed[i].sent = 0;
+}
+
+/* WARNING about owed keys dropped since the last report (never silent). */
+void
+tr_owed_report(void)
+{
+	if (owed_dropped == 0)
+		return;
+	tr_metrics_redis(TR_REDIS_RELEASE_ERROR, -1);
+	ereport(WARNING,
+			(errmsg("ticketres: %d Redis seat lock release%s dropped: this backend owed more than %d",
+					owed_dropped, owed_dropped == 1 ? "" : "s", TR_REDIS_OWED_MAX),
+			 errhint("The keys expire by themselves after ticketres.redis_lock_ttl.")));
+	owed_dropped = 0;
 }

@@ -1,7 +1,8 @@
 /*
  * redis_int.h — private declarations shared by the Redis lock layer:
  *
- *   redis_url.c   ticketres.redis_url parsing and the setting check hooks
+ *   redis_url.c   ticketres.redis_url parsing, the setting check hooks and
+ *                 ticketres.redis_password_file
  *   redis_conn.c  the backend's one connection: connect, timeouts, script
  *                 loading, unread replies, the retry interval, redis_ping()
  *   redis_held.c  the keys this transaction holds and their tokens
@@ -21,6 +22,7 @@
 
 #define TR_REDIS_KEY_PREFIX_MAX 64
 #define TR_REDIS_TOKEN_LEN		32	/* hex digits of 16 random bytes */
+#define TR_REDIS_OWED_MAX		10000	/* owed releases kept per backend (keys) */
 #define TR_REDIS_KEY_MAX (TR_REDIS_KEY_PREFIX_MAX + 2 * (UUID_LEN * 2 + 4) + 3)
 
 /* ---- redis_url.c ---- */
@@ -32,11 +34,12 @@ typedef struct TrRedisTarget
 	int			port;
 	int			db;
 	char		user[128];
-	char		password[256];
-	bool		has_password;
 } TrRedisTarget;
 
+#define TR_REDIS_PASSWORD_MAX	1024	/* bytes of the password file's first line */
+
 extern bool tr_redis_parse_url(const char *url, TrRedisTarget *t, const char **why);
+extern bool tr_redis_read_password(char *pw, size_t pwlen, char *err, size_t errlen);
 
 /* ---- redis_lock.c ---- */
 
@@ -54,15 +57,19 @@ extern TrScript tr_acquire_script;
 extern TrScript tr_release_script;
 
 extern void tr_redis_release_held(int first);
+extern bool tr_redis_flush_owed(char *err, size_t errlen);
 
 /* ---- redis_conn.c ---- */
 extern redisContext *tr_redis_connection(bool any_url, char *err, size_t errlen);
 extern void tr_redis_drop_connection(void);
 extern void tr_redis_fail_connection(char *err, size_t errlen, const char *what);
+extern redisReply *tr_redis_command(int argc, const char **argv, const size_t *lens,
+									bool *sent, char *err, size_t errlen);
 extern redisReply *tr_redis_run_script(TrScript *s, int argc, const char **argv, size_t *lens,
-									   char *err, size_t errlen);
+									   bool *sent, char *err, size_t errlen);
 extern bool tr_redis_send_release(int argc, const char **argv, size_t *lens,
 								  char *err, size_t errlen);
+extern uint64 tr_redis_next_release(void);
 extern void tr_redis_failed(void);
 extern bool tr_redis_resting(void);
 extern bool tr_redis_connected(void);
@@ -86,5 +93,12 @@ extern bool tr_held_has(const char *key);
 extern void tr_held_add(const char *key, const char *token);
 extern void tr_held_truncate(int first);
 extern void tr_held_clear(void);
+
+extern void tr_owed_add(const char *key, const char *token);
+extern int	tr_owed_unsent(void);
+extern void tr_owed_take(const char **keys, const char **tokens, uint64 seq);
+extern void tr_owed_settled(uint64 seq);
+extern void tr_owed_unsend(uint64 seq);
+extern void tr_owed_report(void);
 
 #endif

@@ -143,7 +143,8 @@ acquire_reply_ok(const redisReply *r, const TrKeyBatch *b, int ngroups)
  * the reply (an array of ngroups integers) or NULL with err filled.
  */
 static redisReply *
-acquire_round_trip(const TrKeyBatch *b, int ngroups, const char *token, char *err, size_t errlen)
+acquire_round_trip(const TrKeyBatch *b, int ngroups, const char *token, bool *sent,
+				   char *err, size_t errlen)
 {
 	int			argc = 3 + b->nkeys + 2 + ngroups;
 	const char **argv = palloc(sizeof(char *) * argc);
@@ -159,7 +160,7 @@ acquire_round_trip(const TrKeyBatch *b, int ngroups, const char *token, char *er
 		argv[5 + b->nkeys + g] = psprintf("%d", b->gsize[g]);
 	for (int i = 2; i < argc; i++)
 		lens[i] = strlen(argv[i]);
-	r = tr_redis_run_script(&tr_acquire_script, argc, argv, lens, err, errlen);
+	r = tr_redis_run_script(&tr_acquire_script, argc, argv, lens, sent, err, errlen);
 	if (r != NULL && !acquire_reply_ok(r, b, ngroups))
 	{
 		snprintf(err, errlen, "unexpected answer to the lock script");
@@ -193,6 +194,25 @@ book_reply(redisReply *r, const TrKeyBatch *b, int ngroups, const char *token, i
 	freeReplyObject(r);
 }
 
+/*
+ * An acquire got no usable answer: if it may have reached Redis, which runs
+ * it when it wakes, its keys are owed a release. Then allow or deny.
+ */
+static void
+acquire_failed(const TrKeyBatch *b, const char *token, bool sent, instr_time t0,
+			   const char *err)
+{
+	if (sent)
+	{
+		for (int i = 0; i < b->nkeys; i++)
+			tr_owed_add(b->keys[i], token);
+		tr_owed_report();
+	}
+	tr_redis_failed();
+	tr_metrics_redis(TR_REDIS_ERROR, tr_usecs_since(t0));
+	redis_unavailable(err);
+}
+
 /* The index in list of the seat whose key is key (0 if none). */
 static int
 seat_of_key(const char *key, const pg_uuid_t *event, const TrSeatList *list)
@@ -219,6 +239,7 @@ tr_redis_lock_groups(const pg_uuid_t *const *events, const TrSeatList *lists, in
 	TrKeyBatch	b;
 	char	   *token;
 	char		err[256];
+	bool		sent;
 	redisReply *r;
 	instr_time	t0;
 
@@ -243,13 +264,11 @@ tr_redis_lock_groups(const pg_uuid_t *const *events, const TrSeatList *lists, in
 								 * could leave keys unbooked: their TTL frees them */
 		token = tr_held_new_token();
 		INSTR_TIME_SET_CURRENT(t0);
-		r = acquire_round_trip(&b, ngroups, token, err, sizeof(err));
+		r = acquire_round_trip(&b, ngroups, token, &sent, err, sizeof(err));
 		if (r == NULL)
 		{
-			tr_redis_failed();
-			tr_metrics_redis(TR_REDIS_ERROR, tr_usecs_since(t0));
 			MemoryContextSwitchTo(old);
-			redis_unavailable(err);
+			acquire_failed(&b, token, sent, t0, err);
 			MemoryContextDelete(cxt);
 			return;
 		}
@@ -277,57 +296,70 @@ tr_redis_lock_seats(const pg_uuid_t *event, const TrSeatList *seats)
 }
 
 /*
- * Compare-and-delete the held keys from index first on, in one round trip,
- * and forget them. Never raises: a failure is a WARNING and the TTL frees
- * the keys. Called at (sub)transaction end, so it allocates only with malloc.
+ * Send one release (compare-and-delete) of every owed key not sent yet,
+ * without waiting for its answer. False with err filled if it could not be
+ * sent (the keys stay owed). Allocates only with malloc: runs at
+ * transaction end too.
  */
-void
-tr_redis_release_held(int first)
+bool
+tr_redis_flush_owed(char *err, size_t errlen)
 {
-	int			n = tr_nheld - first;
+	int			n = tr_owed_unsent();
 	int			argc = 3 + 2 * n;
 	const char **argv;
 	size_t	   *lens;
-	char		err[256];
 	char		nkeys[16];
 	bool		sent = false;
 
-	if (n <= 0)
-		return;
-	if ((!tr_redis_connected() && !tr_redis_enabled()) || tr_redis_resting())
-	{
-		tr_held_truncate(first);	/* Redis is known to be down: the TTL frees them */
-		return;
-	}
+	if (n == 0)
+		return true;
 	argv = malloc(sizeof(char *) * argc);
 	lens = malloc(sizeof(size_t) * argc);
 	if (argv != NULL && lens != NULL)
 	{
 		snprintf(nkeys, sizeof(nkeys), "%d", n);
 		argv[2] = nkeys;
-		lens[2] = strlen(nkeys);
-		for (int i = 0; i < n; i++)
-		{
-			argv[3 + i] = tr_held[first + i].key;
-			lens[3 + i] = strlen(tr_held[first + i].key);
-			argv[3 + n + i] = tr_held[first + i].token;
-			lens[3 + n + i] = TR_REDIS_TOKEN_LEN;
-		}
-		sent = tr_redis_send_release(argc, argv, lens, err, sizeof(err));
+		tr_owed_take(argv + 3, argv + 3 + n, tr_redis_next_release());
+		for (int i = 2; i < argc; i++)
+			lens[i] = strlen(argv[i]);
+		sent = tr_redis_send_release(argc, argv, lens, err, errlen);
 	}
 	else
-		snprintf(err, sizeof(err), "out of memory");
+		snprintf(err, errlen, "out of memory");
 	free(argv);
 	free(lens);
+	return sent;
+}
+
+/*
+ * Release the held keys from index first on: they become owed, and every
+ * owed key is sent in one round trip whose answer is not waited for. Never
+ * raises: if Redis cannot be reached, they are released when it answers
+ * again (the next call of this backend), else expire by TTL.
+ */
+void
+tr_redis_release_held(int first)
+{
+	int			n = tr_nheld - first;
+	char		err[256];
+
+	if (n <= 0)
+		return;
+	for (int i = first; i < tr_nheld; i++)
+		tr_owed_add(tr_held[i].key, tr_held[i].token);
 	tr_held_truncate(first);
-	if (sent)
+	tr_owed_report();
+	if ((!tr_redis_connected() && !tr_redis_enabled()) || tr_redis_resting())
+		return;					/* Redis is known to be down: owed */
+	if (tr_redis_connection(true, err, sizeof(err)) != NULL)
 		return;
 	tr_metrics_redis(TR_REDIS_RELEASE_ERROR, -1);
 	tr_redis_failed();
 	ereport(WARNING,
-			(errmsg("ticketres: could not release %d Redis seat lock%s: %s", n,
+			(errmsg("ticketres: could not release %d Redis seat lock%s yet: %s", n,
 					n == 1 ? "" : "s", err),
-			 errhint("The keys expire by themselves after ticketres.redis_lock_ttl.")));
+			 errhint("They are released when Redis answers this session again, "
+					 "else expire after ticketres.redis_lock_ttl.")));
 }
 
 PG_FUNCTION_INFO_V1(tr_redis_seat_key_sql);

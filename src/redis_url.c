@@ -1,13 +1,25 @@
 /*
- * redis_url.c — what ticketres.redis_url and ticketres.redis_key_prefix may
- * hold: the URL parser and the check hooks of both settings.
+ * redis_url.c — where Redis is and how to log in: ticketres.redis_url (the
+ * parser and the check hooks of the URL and the key prefix) and
+ * ticketres.redis_password_file (read at connect).
  *
- * A URL is redis://[[user]:password@]host[:port][/db]. Nothing here ever
- * quotes the URL: it may hold a password.
+ * A URL is redis://[user@]host[:port][/db]. It may not carry a password:
+ * PostgreSQL logs a setting changed by a reload with its new value, and
+ * ALTER SYSTEM writes it into postgresql.auto.conf, so a password there
+ * would leak. The password lives in a file only the server's OS user may
+ * read, like libpq's passfile. Nothing here ever quotes the URL or the file.
  */
 #include "redis_int.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include "utils/guc.h"
+
+char	   *tr_redis_password_file = NULL;	/* defined in ticketres.c */
+
+static const char url_has_password[] = "it carries a password";
 
 /* Decode %XX escapes of src[0..len) into dst (size dstlen); false if bad. */
 static bool
@@ -57,8 +69,8 @@ parse_uint(const char *s, size_t len, int max)
 }
 
 /*
- * Parse redis://[[user]:password@]host[:port][/db] into *t. On failure sets
- * *why to a message that never quotes the URL (it may hold a password).
+ * Parse redis://[user@]host[:port][/db] into *t. On failure sets *why to a
+ * message that never quotes the URL (it may hold a password).
  */
 bool
 tr_redis_parse_url(const char *url, TrRedisTarget *t, const char **why)
@@ -77,13 +89,10 @@ tr_redis_parse_url(const char *url, TrRedisTarget *t, const char **why)
 	at = strrchr(p, '@');
 	if (at != NULL)
 	{
-		colon = memchr(p, ':', at - p);
-		if (colon == NULL)
-			return (*why = "the part before @ must be user:password or :password", false);
-		if (!url_decode(p, colon - p, t->user, sizeof(t->user)) ||
-			!url_decode(colon + 1, at - colon - 1, t->password, sizeof(t->password)))
-			return (*why = "the user or password is too long or badly escaped", false);
-		t->has_password = true;
+		if (memchr(p, ':', at - p) != NULL)
+			return (*why = url_has_password, false);
+		if (at == p || !url_decode(p, at - p, t->user, sizeof(t->user)))
+			return (*why = "the user is empty, too long or badly escaped", false);
 		p = at + 1;
 	}
 	slash = strchr(p, '/');
@@ -123,8 +132,79 @@ tr_redis_url_check(char **newval, void **extra, GucSource source)
 
 	if (*newval == NULL || (*newval)[0] == '\0' || tr_redis_parse_url(*newval, &t, &why))
 		return true;
+	if (why == url_has_password)
+	{
+		GUC_check_errmsg("ticketres.redis_url must not carry a password");
+		GUC_check_errdetail("A changed setting reaches the server log with its value, and ALTER SYSTEM "
+							"writes it into postgresql.auto.conf.");
+		GUC_check_errhint("Put the password in a file only the server's OS user can read and name it in "
+						  "ticketres.redis_password_file.");
+		return false;
+	}
 	GUC_check_errmsg("invalid ticketres.redis_url: %s", why);
-	GUC_check_errdetail("Expected redis://[[user]:password@]host[:port][/db]; empty turns Redis locks off.");
+	GUC_check_errdetail("Expected redis://[user@]host[:port][/db]; empty turns Redis locks off.");
+	return false;
+}
+
+/*
+ * Open ticketres.redis_password_file: a regular file no one but its owner
+ * may read or write (like libpq's passfile). -1 with err filled if not.
+ */
+static int
+open_password_file(char *err, size_t errlen)
+{
+	struct stat st;
+	int			fd = open(tr_redis_password_file, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		snprintf(err, errlen, "could not open ticketres.redis_password_file: %s", strerror(errno));
+	else if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
+		snprintf(err, errlen, "ticketres.redis_password_file is not a regular file");
+	else if ((st.st_mode & (S_IRWXG | S_IRWXO)) != 0)
+		snprintf(err, errlen, "ticketres.redis_password_file has group or world access; "
+				 "permissions should be u=rw (0600) or less");
+	else
+		return fd;
+	if (fd >= 0)
+		close(fd);
+	return -1;
+}
+
+/*
+ * The password for the AUTH of a new connection into pw (size pwlen): the
+ * first line of ticketres.redis_password_file, or "" when no file is set.
+ * False with err filled (never with the content) if it cannot be used.
+ */
+bool
+tr_redis_read_password(char *pw, size_t pwlen, char *err, size_t errlen)
+{
+	int			fd;
+	ssize_t		n;
+	char	   *eol;
+
+	pw[0] = '\0';
+	if (tr_redis_password_file == NULL || tr_redis_password_file[0] == '\0')
+		return true;
+	if ((fd = open_password_file(err, errlen)) < 0)
+		return false;
+	n = read(fd, pw, pwlen - 1);
+	close(fd);
+	pw[Max(n, 0)] = '\0';
+	eol = strpbrk(pw, "\r\n");
+	if (n < 0)
+		snprintf(err, errlen, "could not read ticketres.redis_password_file: %s", strerror(errno));
+	else if (eol == NULL && (size_t) n == pwlen - 1)
+		snprintf(err, errlen, "the first line of ticketres.redis_password_file is longer than %d bytes",
+				 (int) pwlen - 2);
+	else if (eol == pw || n == 0)
+		snprintf(err, errlen, "the first line of ticketres.redis_password_file is empty");
+	else
+	{
+		if (eol != NULL)
+			explicit_bzero(eol, pwlen - (eol - pw));	/* the rest of the file */
+		return true;
+	}
+	explicit_bzero(pw, pwlen);
 	return false;
 }
 

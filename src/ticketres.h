@@ -161,6 +161,7 @@ typedef enum TrRedisOnError
 } TrRedisOnError;
 
 extern char *tr_redis_url;
+extern char *tr_redis_password_file;
 extern char *tr_redis_key_prefix;
 extern int	tr_redis_connect_timeout_ms;
 extern int	tr_redis_timeout_ms;
