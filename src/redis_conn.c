@@ -51,10 +51,17 @@ tr_redis_drop_connection(void)
 	conn_url = NULL;
 }
 
-/* on_proc_exit: close the connection. */
+/*
+ * on_proc_exit: send the releases this backend still owes (best effort,
+ * bounded by the timeouts: otherwise their keys wait for the TTL), close.
+ */
 static void
 redis_at_exit(int code, Datum arg)
 {
+	char		err[256];
+
+	if (tr_owed_unsent() > 0 && tr_redis_enabled())
+		(void) tr_redis_connection(true, err, sizeof(err));
 	tr_redis_drop_connection();
 }
 

@@ -349,8 +349,20 @@ sleep 2
 tr_session_sql s7 "SELECT status FROM tr_reserve('$EV', 'u7', ARRAY['$(seat 9-4)']::uuid[]);"
 is "$(gone "$K72" "$K73" "$(key "$(seat 9-4)")")" 0 \
    "stall at commit: the next call after the retry interval releases them (no key of ours left)"
-is "$(rc KEYS 'ticketres:*' | grep -c .)" 0 "stall: no ticketres key at all is left in Redis"
 tr_session_close s7
+# a session that ends after a stall releases the stale keys on its way out
+S75=$(seat 9-5) K75=$(key "$(seat 9-5)")
+tr_session_open s8
+tr_session_sql s8 "SET ticketres.redis_timeout = 300; SET ticketres.redis_lock_ttl = '1h';
+  SET client_min_messages = error; SELECT ticketres.redis_ping();"
+tr_freeze_redis main
+tr_session_sql s8 "SELECT id FROM tr_reserve('$EV', 'u8', ARRAY['$S75']::uuid[]);"
+tr_thaw_redis main
+sleep 0.3
+is "$(rc EXISTS "$K75")" 1 "stall, then the session ends: Redis ran the timed-out acquire"
+tr_session_close s8
+is "$(gone "$K75")" 0 "stall, then the session ends: its backend released the key on exit"
+is "$(rc KEYS 'ticketres:*' | grep -c .)" 0 "stall: no ticketres key at all is left in Redis"
 check_state "stall"
 
 ##############################################################################
