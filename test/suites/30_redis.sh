@@ -437,13 +437,13 @@ S61=$(seat 6-1)
 tr_session_open s6
 tr_session_sql s6 "SET ticketres.redis_url = 'redis://127.0.0.1:$AP/3'; SET ticketres.redis_password_file = '$PWF';
   SET ticketres.redis_key_prefix = 'shop'; BEGIN; SELECT id FROM tr_reserve('$EV', 'u6', ARRAY['$S61']::uuid[]);"
-is "$(redis-cli -p "$AP" -a "$PW" --no-auth-warning -n 3 EXISTS "shop:$EV:$S61")" 1 \
+is "$(tr_redis auth -n 3 EXISTS "shop:$EV:$S61")" 1 \
    "the password from redis_password_file and a database in the URL: the key is in that database, named with the prefix"
 tr_session_sql s6 "COMMIT;"
 tr_session_close s6
-is "$(redis-cli -p "$AP" -a "$PW" --no-auth-warning -n 3 EXISTS "shop:$EV:$S61")" 0 "and is released"
+is "$(tr_redis auth -n 3 EXISTS "shop:$EV:$S61")" 0 "and is released"
 # a Redis ACL user named in the URL, its password in the file
-redis-cli -p "$AP" -a "$PW" --no-auth-warning ACL SETUSER tr_app on ">app-$PW" '~*' '+@all' >/dev/null
+tr_redis auth ACL SETUSER tr_app on ">app-$PW" '~*' '+@all' >/dev/null
 is "$(call -c "SET ticketres.redis_url = 'redis://tr_app@127.0.0.1:$AP'" \
            -c "SET ticketres.redis_password_file = '$(pwfile app.pw "app-$PW")'" \
            -c "SET ticketres.redis_on_error = deny" -c "SELECT ticketres.redis_ping()")" "OK t" \
@@ -512,7 +512,7 @@ is "$(q "SELECT tr_health() #>> '{redis,reachable}'")" true \
 S63=$(seat 6-3)
 tr_session_open s6
 tr_session_sql s6 "BEGIN; SELECT id FROM tr_reserve('$EV', 'u6', ARRAY['$S63']::uuid[]);"
-is "$(redis-cli -p "$AP" -a "$PW" --no-auth-warning -n 2 EXISTS "$(key "$S63")")" 1 \
+is "$(tr_redis auth -n 2 EXISTS "$(key "$S63")")" 1 \
    "ALTER SYSTEM + reload: a reserve takes its key in Redis"
 tr_session_sql s6 "COMMIT;"
 tr_session_close s6
