@@ -77,8 +77,8 @@ ms_timeval(int ms)
 }
 
 /* Copy what went wrong with the connection into err, then drop it. */
-void
-tr_redis_fail_connection(char *err, size_t errlen, const char *what)
+static void
+fail_connection(char *err, size_t errlen, const char *what)
 {
 	snprintf(err, errlen, "%s%s%s", what,
 			 conn != NULL && conn->errstr[0] ? ": " : "",
@@ -95,7 +95,7 @@ setup_reply_ok(redisReply *r, char *err, size_t errlen, const char *what)
 	bool		ok = r != NULL && r->type != REDIS_REPLY_ERROR;
 
 	if (r == NULL)
-		tr_redis_fail_connection(err, errlen, what);
+		fail_connection(err, errlen, what);
 	else if (!ok)
 		snprintf(err, errlen, "%s: %.200s", what, r->str ? r->str : "error");
 	if (r != NULL)
@@ -111,7 +111,7 @@ set_timeout(char *err, size_t errlen)
 {
 	if (redisSetTimeout(conn, ms_timeval(tr_redis_timeout_ms)) != REDIS_OK)
 	{
-		tr_redis_fail_connection(err, errlen, "could not set the command timeout");
+		fail_connection(err, errlen, "could not set the command timeout");
 		return false;
 	}
 	conn_timeout_ms = tr_redis_timeout_ms;
@@ -161,7 +161,7 @@ open_connection(const TrRedisTarget *t, char *err, size_t errlen)
 	conn = redisConnectWithTimeout(t->host, t->port, ms_timeval(tr_redis_connect_timeout_ms));
 	if (conn == NULL || conn->err)
 	{
-		tr_redis_fail_connection(err, errlen, "could not connect");
+		fail_connection(err, errlen, "could not connect");
 		return false;
 	}
 	if (!set_timeout(err, errlen) || !authenticate(t, err, errlen))
@@ -189,7 +189,7 @@ read_release_answer(char *err, size_t errlen)
 	if (redisGetReply(conn, &v) != REDIS_OK || v == NULL)
 	{
 		tr_metrics_redis(TR_REDIS_RELEASE_ERROR, -1);
-		tr_redis_fail_connection(err, errlen, "no answer to an earlier release");
+		fail_connection(err, errlen, "no answer to an earlier release");
 		return false;
 	}
 	r = (redisReply *) v;
@@ -233,7 +233,7 @@ load_scripts(char *err, size_t errlen)
 	for (int i = 0; i < 2; i++)
 		if (redisAppendCommand(conn, "SCRIPT LOAD %s", scripts[i]->body) != REDIS_OK)
 		{
-			tr_redis_fail_connection(err, errlen, "could not send the lock scripts");
+			fail_connection(err, errlen, "could not send the lock scripts");
 			return false;
 		}
 	for (int i = 0; i < 2; i++)
@@ -244,7 +244,7 @@ load_scripts(char *err, size_t errlen)
 
 		if (redisGetReply(conn, &v) != REDIS_OK || v == NULL)
 		{
-			tr_redis_fail_connection(err, errlen, "no answer to SCRIPT LOAD");
+			fail_connection(err, errlen, "no answer to SCRIPT LOAD");
 			return false;
 		}
 		r = (redisReply *) v;
@@ -363,15 +363,15 @@ tr_redis_resting(void)
  * *sent tells whether the command may have reached Redis. NULL with err
  * filled and the connection dropped on failure. Never raises.
  */
-redisReply *
-tr_redis_command(int argc, const char **argv, const size_t *lens, bool *sent,
-				 char *err, size_t errlen)
+static redisReply *
+redis_command(int argc, const char **argv, const size_t *lens, bool *sent,
+			  char *err, size_t errlen)
 {
 	void	   *v = NULL;
 
 	if (redisAppendCommandArgv(conn, argc, argv, lens) != REDIS_OK)
 	{
-		tr_redis_fail_connection(err, errlen, "could not send the command");
+		fail_connection(err, errlen, "could not send the command");
 		return NULL;
 	}
 	*sent = true;
@@ -379,7 +379,7 @@ tr_redis_command(int argc, const char **argv, const size_t *lens, bool *sent,
 		return NULL;
 	if (redisGetReply(conn, &v) != REDIS_OK || v == NULL)
 	{
-		tr_redis_fail_connection(err, errlen, "no answer");
+		fail_connection(err, errlen, "no answer");
 		return NULL;
 	}
 	return (redisReply *) v;
@@ -404,7 +404,7 @@ tr_redis_run_script(TrScript *s, int argc, const char **argv, size_t *lens, bool
 	lens[0] = 7;
 	argv[1] = s->sha;
 	lens[1] = strlen(s->sha);
-	r = tr_redis_command(argc, argv, lens, sent, err, errlen);
+	r = redis_command(argc, argv, lens, sent, err, errlen);
 	if (r != NULL && r->type == REDIS_REPLY_ERROR && r->str != NULL &&
 		strncmp(r->str, "NOSCRIPT", 8) == 0)
 	{
@@ -413,7 +413,7 @@ tr_redis_run_script(TrScript *s, int argc, const char **argv, size_t *lens, bool
 		lens[0] = 4;
 		argv[1] = s->body;
 		lens[1] = strlen(s->body);
-		r = tr_redis_command(argc, argv, lens, sent, err, errlen);
+		r = redis_command(argc, argv, lens, sent, err, errlen);
 	}
 	if (r != NULL && r->type == REDIS_REPLY_ERROR)
 	{
@@ -443,13 +443,13 @@ tr_redis_send_release(int argc, const char **argv, size_t *lens, char *err, size
 	lens[1] = strlen(tr_release_script.sha);
 	if (redisAppendCommandArgv(conn, argc, argv, lens) != REDIS_OK)
 	{
-		tr_redis_fail_connection(err, errlen, "could not queue the release");
+		fail_connection(err, errlen, "could not queue the release");
 		return false;
 	}
 	while (!done)
 		if (redisBufferWrite(conn, &done) != REDIS_OK)
 		{
-			tr_redis_fail_connection(err, errlen, "could not send the release");
+			fail_connection(err, errlen, "could not send the release");
 			return false;
 		}
 	sent_seq++;
@@ -482,7 +482,7 @@ tr_redis_ping(PG_FUNCTION_ARGS)
 		PG_RETURN_NULL();
 	if (tr_redis_connection(false, err, sizeof(err)) == NULL)
 		PG_RETURN_BOOL(false);
-	r = tr_redis_command(1, &ping, &ping_len, &sent, err, sizeof(err));
+	r = redis_command(1, &ping, &ping_len, &sent, err, sizeof(err));
 	ok = r != NULL && r->type == REDIS_REPLY_STATUS && r->str != NULL &&
 		strcmp(r->str, "PONG") == 0;
 	if (r != NULL)

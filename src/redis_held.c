@@ -1,13 +1,14 @@
 /*
  * redis_held.c — the Redis keys this backend holds or owes a release of.
  *
- * Held keys: in the order taken, each with the token of the call that took it (one
- * random 128-bit token per call) and the subtransaction that took it, plus
- * a hash of the keys for "do we hold it already" (keys are reentrant within
- * a transaction). Everything lives in one memory context under
+ * Held keys: in the order taken, each with the token of the call that took
+ * it (one random 128-bit token per call) and the subtransaction that took
+ * it, plus a hash of the keys for "do we hold it already" (keys are
+ * reentrant within a transaction). They live in one memory context under
  * TopMemoryContext, reset at top-level transaction end.
  *
- * Owed keys: see below; they outlive transactions.
+ * Owed keys: those whose release is due but not known to be done. They
+ * outlive transactions (see the second half of this file).
  */
 #include "redis_int.h"
 
@@ -21,8 +22,16 @@ typedef struct TrHeldEntry
 	char		key[TR_REDIS_KEY_MAX];
 } TrHeldEntry;
 
-TrHeldKey  *tr_held = NULL;		/* in the order taken */
-int			tr_nheld = 0;
+/* A key this transaction holds. */
+typedef struct TrHeldKey
+{
+	char	   *key;
+	const char *token;			/* points into the held-key context */
+	SubTransactionId subid;
+} TrHeldKey;
+
+static TrHeldKey *held = NULL;	/* in the order taken */
+static int	nheld = 0;
 
 static MemoryContext held_cxt = NULL;	/* reset at top-level transaction end */
 static HTAB *held_index = NULL;
@@ -35,11 +44,11 @@ tr_held_reserve(int more)
 	if (held_cxt == NULL)
 		held_cxt = AllocSetContextCreate(TopMemoryContext, "ticketres redis locks",
 										 ALLOCSET_SMALL_SIZES);
-	if (tr_nheld + more <= maxheld)
+	if (nheld + more <= maxheld)
 		return;
-	maxheld = Max(tr_nheld + more, Max(16, maxheld * 2));
-	tr_held = tr_held == NULL ? MemoryContextAlloc(held_cxt, sizeof(TrHeldKey) * maxheld)
-		: repalloc(tr_held, sizeof(TrHeldKey) * maxheld);
+	maxheld = Max(nheld + more, Max(16, maxheld * 2));
+	held = held == NULL ? MemoryContextAlloc(held_cxt, sizeof(TrHeldKey) * maxheld)
+		: repalloc(held, sizeof(TrHeldKey) * maxheld);
 }
 
 /* Whether this transaction holds key. */
@@ -64,29 +73,80 @@ tr_held_add(const char *key, const char *token)
 								 HASH_ELEM | HASH_STRINGS | HASH_CONTEXT);
 	}
 	(void) hash_search(held_index, key, HASH_ENTER, NULL);
-	tr_held[tr_nheld].key = MemoryContextStrdup(held_cxt, key);
-	tr_held[tr_nheld].token = token;
-	tr_held[tr_nheld].subid = GetCurrentSubTransactionId();
-	tr_nheld++;
+	held[nheld].key = MemoryContextStrdup(held_cxt, key);
+	held[nheld].token = token;
+	held[nheld].subid = GetCurrentSubTransactionId();
+	nheld++;
 }
 
 /* Forget the held keys from index first on (allocates nothing). */
-void
-tr_held_truncate(int first)
+static void
+held_truncate(int first)
 {
-	for (int i = first; i < tr_nheld; i++)
+	for (int i = first; i < nheld; i++)
 		if (held_index != NULL)
-			(void) hash_search(held_index, tr_held[i].key, HASH_REMOVE, NULL);
-	tr_nheld = Min(tr_nheld, first);
+			(void) hash_search(held_index, held[i].key, HASH_REMOVE, NULL);
+	nheld = Min(nheld, first);
+}
+
+/* How many keys this transaction holds. */
+int
+tr_held_count(void)
+{
+	return nheld;
+}
+
+/* Whether this transaction took any key (there is something to clear). */
+bool
+tr_held_any(void)
+{
+	return held != NULL;
+}
+
+/* Subtransaction sub committed: its keys now belong to parent. */
+void
+tr_held_to_parent(SubTransactionId sub, SubTransactionId parent)
+{
+	for (int i = 0; i < nheld; i++)
+		if (held[i].subid == sub)
+			held[i].subid = parent;
+}
+
+/*
+ * The index of the first key taken in subtransaction sub or a later one
+ * (keys are appended in order, so those keys are a tail); nheld if none.
+ */
+int
+tr_held_first_of(SubTransactionId sub)
+{
+	for (int i = 0; i < nheld; i++)
+		if (held[i].subid >= sub)
+			return i;
+	return nheld;
+}
+
+/*
+ * Move the held keys from index first on to the owed keys (their release is
+ * about to be sent); returns how many. Never raises.
+ */
+int
+tr_held_owe_from(int first)
+{
+	int			n = Max(nheld - first, 0);
+
+	for (int i = first; i < nheld; i++)
+		tr_owed_add(held[i].key, held[i].token);
+	held_truncate(first);
+	return n;
 }
 
 /* Forget every held key (top-level transaction end). */
 void
 tr_held_clear(void)
 {
-	tr_held = NULL;
+	held = NULL;
 	held_index = NULL;
-	tr_nheld = maxheld = 0;
+	nheld = maxheld = 0;
 	if (held_cxt != NULL)
 		MemoryContextReset(held_cxt);
 }
@@ -113,7 +173,8 @@ tr_held_new_token(void)
  * (Redis may still run it when it wakes). They outlive the transaction: the
  * next connection that works releases them (compare-and-delete with their
  * own token) before anything else. malloc'ed, as they are added at
- * transaction end; bounded by TR_REDIS_OWED_MAX keys, oldest dropped first.
+ * transaction end. Every release passes through here until it is answered;
+ * those not sent are bounded by TR_REDIS_OWED_MAX keys (tr_owed_trim).
  */
 typedef struct TrOwedKey
 {
@@ -124,40 +185,7 @@ typedef struct TrOwedKey
 static TrOwedKey *owed = NULL;
 static int	nowed = 0;
 static int	maxowed = 0;
-static int	owed_dropped = 0;	/* dropped since the last tr_owed_report */
-
-/* Drop the oldest quarter of the owed keys (counted for tr_owed_report). */
-static void
-owed_drop_oldest(void)
-{
-	int			n = Max(1, nowed / 4);
-
-	for (int i = 0; i < n; i++)
-		free(owed[i].key);
-	memmove(owed, owed + n, sizeof(TrOwedKey) * (nowed - n));
-	nowed -= n;
-	owed_dropped += n;
-}
-
-/* Room for one more owed key; false (and counted as dropped) if none. */
-static bool
-owed_room(void)
-{
-	TrOwedKey  *grown;
-	int			want;
-
-	if (nowed >= TR_REDIS_OWED_MAX)
-		owed_drop_oldest();
-	if (nowed < maxowed)
-		return true;
-	want = Min(TR_REDIS_OWED_MAX, Max(64, maxowed * 2));
-	grown = realloc(owed, sizeof(TrOwedKey) * want);
-	if (grown == NULL)
-		return false;
-	owed = grown;
-	maxowed = want;
-	return true;
-}
+static int	owed_dropped = 0;	/* dropped since the last tr_owed_trim */
 
 /* Owe the release of key, taken with token. Never raises. */
 void
@@ -166,7 +194,20 @@ tr_owed_add(const char *key, const char *token)
 	size_t		klen = strlen(key);
 	char	   *copy;
 
-	if (!owed_room() || (copy = malloc(klen + TR_REDIS_TOKEN_LEN + 2)) == NULL)
+	if (nowed == maxowed)
+	{
+		int			want = Max(64, maxowed * 2);
+		TrOwedKey  *grown = realloc(owed, sizeof(TrOwedKey) * want);
+
+		if (grown == NULL)
+		{
+			owed_dropped++;
+			return;
+		}
+		owed = grown;
+		maxowed = want;
+	}
+	if ((copy = malloc(klen + TR_REDIS_TOKEN_LEN + 2)) == NULL)
 	{
 		owed_dropped++;
 		return;
@@ -176,6 +217,39 @@ tr_owed_add(const char *key, const char *token)
 	owed[nowed].key = copy;
 	owed[nowed].sent = 0;
 	nowed++;
+}
+
+/*
+ * Keep at most TR_REDIS_OWED_MAX owed keys that are not sent, dropping the
+ * oldest, and WARN about every key dropped since the last call (never
+ * silent: they expire by TTL). Call after adding (and sending) owed keys.
+ */
+void
+tr_owed_trim(void)
+{
+	int			excess = tr_owed_unsent() - TR_REDIS_OWED_MAX;
+	int			n = 0;
+
+	for (int i = 0; i < nowed; i++)
+	{
+		if (excess > 0 && owed[i].sent == 0)
+		{
+			free(owed[i].key);
+			excess--;
+			owed_dropped++;
+		}
+		else
+			owed[n++] = owed[i];
+	}
+	nowed = n;
+	if (owed_dropped == 0)
+		return;
+	tr_metrics_redis(TR_REDIS_RELEASE_ERROR, -1);
+	ereport(WARNING,
+			(errmsg("ticketres: %d Redis seat lock release%s dropped: this backend owed more than %d",
+					owed_dropped, owed_dropped == 1 ? "" : "s", TR_REDIS_OWED_MAX),
+			 errhint("The keys expire by themselves after ticketres.redis_lock_ttl.")));
+	owed_dropped = 0;
 }
 
 /*
@@ -231,18 +305,4 @@ tr_owed_unsend(uint64 seq)
 	for (int i = 0; i < nowed; i++)
 		if (seq == 0 || owed[i].sent == seq)
 			owed[i].sent = 0;
-}
-
-/* WARNING about owed keys dropped since the last report (never silent). */
-void
-tr_owed_report(void)
-{
-	if (owed_dropped == 0)
-		return;
-	tr_metrics_redis(TR_REDIS_RELEASE_ERROR, -1);
-	ereport(WARNING,
-			(errmsg("ticketres: %d Redis seat lock release%s dropped: this backend owed more than %d",
-					owed_dropped, owed_dropped == 1 ? "" : "s", TR_REDIS_OWED_MAX),
-			 errhint("The keys expire by themselves after ticketres.redis_lock_ttl.")));
-	owed_dropped = 0;
 }

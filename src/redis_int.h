@@ -5,7 +5,8 @@
  *                 ticketres.redis_password_file
  *   redis_conn.c  the backend's one connection: connect, timeouts, script
  *                 loading, unread replies, the retry interval, redis_ping()
- *   redis_held.c  the keys this transaction holds and their tokens
+ *   redis_held.c  the keys this transaction holds and their tokens; the
+ *                 keys whose release this backend owes
  *   redis_xact.c  release at (sub)transaction end: the xact callbacks
  *   redis_lock.c  acquire and release: the Lua scripts, batches, replies
  *
@@ -22,7 +23,7 @@
 
 #define TR_REDIS_KEY_PREFIX_MAX 64
 #define TR_REDIS_TOKEN_LEN		32	/* hex digits of 16 random bytes */
-#define TR_REDIS_OWED_MAX		10000	/* owed releases kept per backend (keys) */
+#define TR_REDIS_OWED_MAX		10000	/* unsent owed releases kept (keys) */
 #define TR_REDIS_KEY_MAX (TR_REDIS_KEY_PREFIX_MAX + 2 * (UUID_LEN * 2 + 4) + 3)
 
 /* ---- redis_url.c ---- */
@@ -62,9 +63,6 @@ extern bool tr_redis_flush_owed(char *err, size_t errlen);
 /* ---- redis_conn.c ---- */
 extern redisContext *tr_redis_connection(bool any_url, char *err, size_t errlen);
 extern void tr_redis_drop_connection(void);
-extern void tr_redis_fail_connection(char *err, size_t errlen, const char *what);
-extern redisReply *tr_redis_command(int argc, const char **argv, const size_t *lens,
-									bool *sent, char *err, size_t errlen);
 extern redisReply *tr_redis_run_script(TrScript *s, int argc, const char **argv, size_t *lens,
 									   bool *sent, char *err, size_t errlen);
 extern bool tr_redis_send_release(int argc, const char **argv, size_t *lens,
@@ -75,23 +73,15 @@ extern bool tr_redis_resting(void);
 extern bool tr_redis_connected(void);
 
 /* ---- redis_held.c ---- */
-
-/* A key this transaction holds. */
-typedef struct TrHeldKey
-{
-	char	   *key;
-	const char *token;			/* points into the held-key context */
-	SubTransactionId subid;
-} TrHeldKey;
-
-extern TrHeldKey *tr_held;
-extern int	tr_nheld;
-
 extern char *tr_held_new_token(void);
 extern void tr_held_reserve(int more);
 extern bool tr_held_has(const char *key);
 extern void tr_held_add(const char *key, const char *token);
-extern void tr_held_truncate(int first);
+extern int	tr_held_count(void);
+extern bool tr_held_any(void);
+extern void tr_held_to_parent(SubTransactionId sub, SubTransactionId parent);
+extern int	tr_held_first_of(SubTransactionId sub);
+extern int	tr_held_owe_from(int first);
 extern void tr_held_clear(void);
 
 extern void tr_owed_add(const char *key, const char *token);
@@ -99,6 +89,6 @@ extern int	tr_owed_unsent(void);
 extern void tr_owed_take(const char **keys, const char **tokens, uint64 seq);
 extern void tr_owed_settled(uint64 seq);
 extern void tr_owed_unsend(uint64 seq);
-extern void tr_owed_report(void);
+extern void tr_owed_trim(void);
 
 #endif

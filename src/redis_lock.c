@@ -206,7 +206,7 @@ acquire_failed(const TrKeyBatch *b, const char *token, bool sent, instr_time t0,
 	{
 		for (int i = 0; i < b->nkeys; i++)
 			tr_owed_add(b->keys[i], token);
-		tr_owed_report();
+		tr_owed_trim();
 	}
 	tr_redis_failed();
 	tr_metrics_redis(TR_REDIS_ERROR, tr_usecs_since(t0));
@@ -340,18 +340,20 @@ tr_redis_flush_owed(char *err, size_t errlen)
 void
 tr_redis_release_held(int first)
 {
-	int			n = tr_nheld - first;
+	int			n = tr_held_owe_from(first);
 	char		err[256];
+	bool		sent;
 
-	if (n <= 0)
+	if (n == 0)
 		return;
-	for (int i = first; i < tr_nheld; i++)
-		tr_owed_add(tr_held[i].key, tr_held[i].token);
-	tr_held_truncate(first);
-	tr_owed_report();
 	if ((!tr_redis_connected() && !tr_redis_enabled()) || tr_redis_resting())
-		return;					/* Redis is known to be down: owed */
-	if (tr_redis_connection(true, err, sizeof(err)) != NULL)
+	{
+		tr_owed_trim();			/* Redis is known to be down: owed */
+		return;
+	}
+	sent = tr_redis_connection(true, err, sizeof(err)) != NULL;
+	tr_owed_trim();
+	if (sent)
 		return;
 	tr_metrics_redis(TR_REDIS_RELEASE_ERROR, -1);
 	tr_redis_failed();

@@ -15,14 +15,14 @@
 void
 tr_redis_release_since(int mark)
 {
-	tr_redis_release_held(Min(mark, tr_nheld));
+	tr_redis_release_held(Min(mark, tr_held_count()));
 }
 
 /* How many keys this transaction holds: a mark for tr_redis_release_since. */
 int
 tr_redis_mark(void)
 {
-	return tr_nheld;
+	return tr_held_count();
 }
 
 /* Top-level transaction end: release every key, forget them all. */
@@ -37,7 +37,7 @@ redis_xact_callback(XactEvent event, void *arg)
 		case XACT_EVENT_PARALLEL_ABORT:
 		case XACT_EVENT_PREPARE:
 			/* a prepared transaction keeps its row and advisory locks */
-			if (tr_held == NULL)
+			if (!tr_held_any())
 				break;
 			tr_redis_release_held(0);
 			tr_held_clear();
@@ -55,25 +55,10 @@ static void
 redis_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
 					   SubTransactionId parentSubid, void *arg)
 {
-	int			first = tr_nheld;
-
 	if (event == SUBXACT_EVENT_COMMIT_SUB)
-	{
-		for (int i = 0; i < tr_nheld; i++)
-			if (tr_held[i].subid == mySubid)
-				tr_held[i].subid = parentSubid;
-	}
+		tr_held_to_parent(mySubid, parentSubid);
 	else if (event == SUBXACT_EVENT_ABORT_SUB)
-	{
-		/* keys are appended in order, so the aborted part is a tail */
-		for (int i = 0; i < tr_nheld; i++)
-			if (tr_held[i].subid >= mySubid)
-			{
-				first = i;
-				break;
-			}
-		tr_redis_release_held(first);
-	}
+		tr_redis_release_held(tr_held_first_of(mySubid));
 }
 
 /* Register the callbacks (once, from _PG_init). */

@@ -365,6 +365,36 @@ is "$(gone "$K75")" 0 "stall, then the session ends: its backend released the ke
 is "$(rc KEYS 'ticketres:*' | grep -c .)" 0 "stall: no ticketres key at all is left in Redis"
 check_state "stall"
 
+# owed releases not sent are bounded (10,000 keys per backend): past that the
+# oldest are dropped with a WARNING (their keys expire by TTL), the rest are
+# sent once Redis answers. 11 reserves of 1,000 seats in one transaction, a
+# timed-out acquire makes the backend rest (60 s), so the commit owes 11,001.
+EVB=$(q "SELECT id FROM tr_create_event('bound', now() + interval '1 day', now() + interval '2 days',
+           max_seats_per_reservation => 1000)")
+q "SELECT tr_generate_seats('$EVB', 'B', 11, 1000, 1)" >/dev/null
+NKEYS="return #redis.call('KEYS', ARGV[1])"
+tr_session_open s9
+tr_session_sql s9 "SET ticketres.redis_timeout = 300; SET ticketres.redis_lock_ttl = '1h';
+  SET ticketres.redis_retry_interval = '60s'; BEGIN;"
+for r in $(seq 1 11); do
+  tr_session_sql s9 "SELECT count(*) FROM tr_reserve('$EVB', 'u9',
+    ARRAY(SELECT id FROM ticketres.seats WHERE event_id = '$EVB' AND label LIKE 'B-$r-%'));" >/dev/null
+done
+is "$(rc EVAL "$NKEYS" 0 "ticketres:$EVB:*")" 11000 "bound: one transaction holds 11,000 keys"
+tr_freeze_redis main
+tr_session_sql s9 "SELECT id FROM tr_reserve('$EV', 'u9', ARRAY['$(seat 9-6)']::uuid[]);"
+tr_thaw_redis main
+tr_session_sql s9 "COMMIT;"
+grep -qE 'WARNING: +(01000: )?ticketres: 1001 Redis seat lock releases dropped: this backend owed more than 10000' \
+  "$TR_CLIENTS_DIR/session.s9.out" \
+  && ok "bound: the commit owes 11,001 releases; the 1,001 oldest are dropped with a WARNING" \
+  || not_ok "bound: the commit owes 11,001 releases; the 1,001 oldest are dropped with a WARNING" \
+       "$(grep -v '^done-' "$TR_CLIENTS_DIR/session.s9.out" | tail -5)"
+tr_session_sql s9 "SET ticketres.redis_retry_interval = 0; SELECT ticketres.redis_ping(); SELECT ticketres.redis_ping();"
+tr_session_close s9
+is "$(rc EVAL "$NKEYS" 0 "ticketres:$EVB:*")" 1000 "bound: the other 10,000 are released once Redis answers"
+rc EVAL "for _, k in ipairs(redis.call('KEYS', 'ticketres:*')) do redis.call('DEL', k) end" 0 >/dev/null
+
 ##############################################################################
 # 50 concurrent buyers on one seat with Redis on: exactly one hold
 ##############################################################################
