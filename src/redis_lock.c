@@ -101,6 +101,7 @@ typedef struct TrKeyBatch
 	int		   *gsize;			/* per group: how many of its keys are sent */
 } TrKeyBatch;
 
+/* The keys of the seats of ngroups lists, less those this transaction holds. */
 static TrKeyBatch
 batch_keys(const pg_uuid_t *const *events, const TrSeatList *lists, int ngroups)
 {

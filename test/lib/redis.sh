@@ -30,12 +30,15 @@ tr_start_redis() {
   printf -v "$pidvar" '%s' "$!"
   printf -v "$portvar" '%s' "$port"
   TR_REDIS_NAMES+=("$name")
-  for _ in $(seq 1 100); do
+  # (20 s: on a loaded 2-core machine a start has taken more than 5)
+  for _ in $(seq 1 400); do
     if redis-cli -p "$port" ping 2>/dev/null | grep -q -E 'PONG|NOAUTH'; then
       return 0
     fi
+    kill -0 "${!pidvar}" 2>/dev/null || break
     sleep 0.05
   done
+  tail -5 "$dir/redis.log" >&2
   tr_die "redis-server $name did not start on port $port"
 }
 
