@@ -12,7 +12,11 @@
  *   lifecycle.c  tr_confirm, tr_cancel, tr_expire
  *   metrics.c    shared-memory counters and histograms for tr_metrics()
  *   eventlog.c   one structured LOG line per state change (log_events)
- *   redis.c      optional Redis seat locks through hiredis (redis_url)
+ *   redis_*.c    optional Redis seat locks through hiredis (redis_url):
+ *                redis_url.c the URL, redis_conn.c the connection,
+ *                redis_held.c the keys held, redis_xact.c release at
+ *                transaction end, redis_lock.c acquire and release
+ *                (private declarations in redis_int.h)
  */
 #ifndef TICKETRES_H
 #define TICKETRES_H
@@ -158,7 +162,7 @@ typedef struct TrLogEvent
 extern bool tr_log_events;
 extern void tr_log_change(const TrLogEvent *e);
 
-/* ---- redis.c ---- */
+/* ---- redis_*.c ---- */
 typedef enum TrRedisOnError
 {
 	TR_REDIS_ON_ERROR_ALLOW,
@@ -166,6 +170,7 @@ typedef enum TrRedisOnError
 } TrRedisOnError;
 
 extern char *tr_redis_url;
+extern char *tr_redis_password_file;
 extern char *tr_redis_key_prefix;
 extern int	tr_redis_connect_timeout_ms;
 extern int	tr_redis_timeout_ms;
