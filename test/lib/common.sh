@@ -38,7 +38,10 @@ tr_ensure_packages() {
 
 # Make (or refresh) the private PostgreSQL installation.
 tr_private_pg() {
+  # the copy is refreshed when PostgreSQL or any of its installed extensions
+  # (pg_cron, pgTAP, PL/Proxy, plpgsql_check, ...) changes
   local stamp; stamp=$(stat -c %Y "$SYS_PGBIN/postgres" 2>/dev/null) || tr_die "PostgreSQL 15 is not installed"
+  stamp="$stamp $(ls -l /usr/lib/postgresql/15/lib /usr/lib/postgresql/15/bin /usr/share/postgresql/15/extension 2>/dev/null | md5sum | cut -c1-32)"
   [ -f "$TR_PGROOT/.stamp" ] && [ "$(cat "$TR_PGROOT/.stamp")" = "$stamp" ] && return 0
   tr_log "copying PostgreSQL 15 to $TR_PGROOT"
   rm -rf "$TR_PGROOT"
