@@ -16,7 +16,11 @@ OBJS = \
 	src/lifecycle.o \
 	src/metrics.o \
 	src/eventlog.o \
-	src/redis.o
+	src/redis_url.o \
+	src/redis_conn.o \
+	src/redis_held.o \
+	src/redis_xact.o \
+	src/redis_lock.o
 
 # Install scripts.  0.1 is released and frozen (ticketres--0.1.sql).  The
 # 0.2 scripts are generated from one source, src/sql/, organized by concern:
@@ -61,7 +65,7 @@ $(EXTENSION)--0.1--$(EXTVERSION).sql: $(SQL_UPGRADE) $(SQL_OBJECTS)
 	  cat $^; } >$@
 
 # PGXS tracks no header dependencies: every module includes these
-$(OBJS): src/ticketres.h src/errors.h
+$(OBJS): src/ticketres.h src/errors.h src/redis_int.h
 
 .PHONY: test demo bench deb dist
 test:

@@ -372,7 +372,7 @@ tr_expire_ids(Datum ids, TimestampTz now, bool lazy)
 
 /* A palloc'd copy of a uuid (the keyset variables change under the group). */
 static pg_uuid_t *
-last_id_copy(const pg_uuid_t *u)
+uuid_copy(const pg_uuid_t *u)
 {
 	pg_uuid_t  *c = palloc(sizeof(pg_uuid_t));
 
@@ -481,9 +481,9 @@ expire_batch(TimestampTz now, pg_uuid_t *last_event, TimestampTz *last_exp,
 			tr_unlock_seats(&list, busy);
 			continue;
 		}
-		g.ids[g.n] = UUIDPGetDatum(last_id_copy(last_id));
+		g.ids[g.n] = UUIDPGetDatum(uuid_copy(last_id));
 		g.lists[g.n] = list;
-		g.events[g.n] = last_id_copy(last_event);
+		g.events[g.n] = uuid_copy(last_event);
 		g.n++;
 		g.nseats += list.n;
 	}

@@ -87,12 +87,25 @@ tr_try_lock_event(const pg_uuid_t *event)
 	return LockAcquire(&tag, ShareLock, false, true) != LOCKACQUIRE_NOT_AVAIL;
 }
 
-/* Raise seat busy (with hint) unless every seat is locked (advisory, then Redis). */
+/*
+ * Raise seat busy (with hint) unless every seat is locked (advisory, then
+ * Redis).  With grace, a busy seat is tried again every millisecond for that
+ * many milliseconds: for an idempotent retry that has just waited for its
+ * original to end, whose seat locks may not all be released yet (a
+ * transaction's locks are released one by one, the key's possibly first).
+ */
 void
-tr_lock_seats_or_busy(const pg_uuid_t *event, const TrSeatList *seats, const char *hint)
+tr_lock_seats_or_busy(const pg_uuid_t *event, const TrSeatList *seats, const char *hint,
+					  int grace)
 {
 	int			busy = tr_try_lock_seats(seats);
 
+	for (int i = 0; busy >= 0 && i < grace; i++)
+	{
+		CHECK_FOR_INTERRUPTS();
+		pg_usleep(1000L);
+		busy = tr_try_lock_seats(seats);
+	}
 	if (busy >= 0)
 		ereport(ERROR,
 				(errcode(TR_ERRCODE_CONFLICT),
@@ -118,8 +131,11 @@ tr_unlock_seats(const TrSeatList *seats, int nlocked)
 	}
 }
 
-/* Wait for, then hold until transaction end, the lock of (user_id, key). */
-void
+/*
+ * Wait for, then hold until transaction end, the lock of (user_id, key);
+ * returns whether it had to wait (a call with the same key was running).
+ */
+bool
 tr_lock_idempotency_key(const char *user_id, const char *key)
 {
 	size_t		ul = strlen(user_id);
@@ -133,7 +149,10 @@ tr_lock_idempotency_key(const char *user_id, const char *key)
 	h = hash_bytes_extended((unsigned char *) buf, ul + kl + 1, 0x7469636b);
 	SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, (uint32) (h >> 32), (uint32) h,
 						 TR_LOCK_FIELD4_INT8);
+	if (LockAcquire(&tag, ExclusiveLock, false, true) != LOCKACQUIRE_NOT_AVAIL)
+		return false;
 	(void) LockAcquire(&tag, ExclusiveLock, false, false);
+	return true;
 }
 
 PG_FUNCTION_INFO_V1(tr_lock_event_sql);
@@ -170,7 +189,7 @@ tr_try_lock_seats_sql(PG_FUNCTION_ARGS)
 
 	tr_check_not_null(fcinfo, 0, "event_id");
 	seats = tr_seat_list_arg(fcinfo, 1);
-	tr_lock_seats_or_busy(PG_GETARG_UUID_P(0), &seats, "Retry shortly; nothing was changed.");
+	tr_lock_seats_or_busy(PG_GETARG_UUID_P(0), &seats, "Retry shortly; nothing was changed.", 0);
 	PG_RETURN_VOID();
 }
 

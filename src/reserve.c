@@ -269,6 +269,7 @@ reserve_call(FunctionCallInfo fcinfo, TrReserveDone *done)
 	Datum		result;
 	int64		total = 0;
 	int			taken;
+	bool		waited = false;
 
 	tr_check_not_null(fcinfo, 0, "event_id");
 	event = PG_GETARG_UUID_P(0);
@@ -293,7 +294,7 @@ reserve_call(FunctionCallInfo fcinfo, TrReserveDone *done)
 				 errhint("Retry shortly; nothing was reserved.")));
 	if (key != NULL)
 	{
-		tr_lock_idempotency_key(user, key);
+		waited = tr_lock_idempotency_key(user, key);
 		if (replay_lookup(user, key, event, &seats, now))
 		{
 			done->replay = true;
@@ -305,7 +306,8 @@ reserve_call(FunctionCallInfo fcinfo, TrReserveDone *done)
 	hold_usecs = check_event(event, seats.n, now, hold_usecs);
 
 	tr_lock_seats_or_busy(event, &seats,
-						  "Retry shortly or choose other seats; nothing was reserved.");
+						  "Retry shortly or choose other seats; nothing was reserved.",
+						  waited ? TR_RETRY_GRACE_MS : 0);
 
 	tr_new_uuid(&done->res_id, event);
 	taken = take_seats(seat_arr, event, &done->res_id, now, &total);

@@ -25,10 +25,16 @@ static void
 define_redis_settings(void)
 {
 	DefineCustomStringVariable("ticketres.redis_url",
-							   "Redis for seat locks: redis://[[user]:password@]host[:port][/db].",
+							   "Redis for seat locks: redis://[user@]host[:port][/db], no password.",
 							   "Empty (the default) turns Redis locks off. Shown only to superusers.",
 							   &tr_redis_url, "", PGC_SUSET, GUC_SUPERUSER_ONLY,
 							   tr_redis_url_check, NULL, NULL);
+	DefineCustomStringVariable("ticketres.redis_password_file",
+							   "File whose first line is the Redis password, read at connect.",
+							   "Empty (the default): no AUTH. Must not be accessible by group or "
+							   "others (0600). Shown only to superusers.",
+							   &tr_redis_password_file, "", PGC_SUSET, GUC_SUPERUSER_ONLY,
+							   NULL, NULL, NULL);
 	DefineCustomStringVariable("ticketres.redis_key_prefix",
 							   "First part of every Redis seat key: <prefix>:<event_id>:<seat_id>.",
 							   "1 to 64 bytes, no spaces.",

@@ -13,7 +13,11 @@
  *   lifecycle.c  tr_confirm, tr_cancel, tr_expire
  *   metrics.c    shared-memory counters and histograms for tr_metrics()
  *   eventlog.c   one structured LOG line per state change (log_events)
- *   redis.c      optional Redis seat locks through hiredis (redis_url)
+ *   redis_*.c    optional Redis seat locks through hiredis (redis_url):
+ *                redis_url.c the URL, redis_conn.c the connection,
+ *                redis_held.c the keys held, redis_xact.c release at
+ *                transaction end, redis_lock.c acquire and release
+ *                (private declarations in redis_int.h)
  */
 #ifndef TICKETRES_H
 #define TICKETRES_H
@@ -37,6 +41,7 @@
 #define TR_MAX_HOLD_USECS		USECS_PER_DAY
 #define TR_EXPIRE_MAX_ROWS		1000000
 #define TR_EXPIRE_BATCH			1000
+#define TR_RETRY_GRACE_MS		20		/* a retry's wait for its original's seat locks */
 #define TR_RES_ID_EVENT_BYTES	4		/* reservation ids end with these of the event id */
 
 /* ---- spi_util.c ---- */
@@ -100,8 +105,8 @@ extern int	tr_try_lock_seats(const TrSeatList *seats);
 extern void tr_unlock_seats(const TrSeatList *seats, int nlocked);
 extern bool tr_try_lock_event(const pg_uuid_t *event);
 extern void tr_lock_seats_or_busy(const pg_uuid_t *event, const TrSeatList *seats,
-								  const char *hint);
-extern void tr_lock_idempotency_key(const char *user_id, const char *key);
+								  const char *hint, int grace);
+extern bool tr_lock_idempotency_key(const char *user_id, const char *key);
 
 /* ---- counts.c ---- */
 extern int	tr_count_stripe(void);
@@ -171,7 +176,7 @@ typedef struct TrLogEvent
 extern bool tr_log_events;
 extern void tr_log_change(const TrLogEvent *e);
 
-/* ---- redis.c ---- */
+/* ---- redis_*.c ---- */
 typedef enum TrRedisOnError
 {
 	TR_REDIS_ON_ERROR_ALLOW,
@@ -179,6 +184,7 @@ typedef enum TrRedisOnError
 } TrRedisOnError;
 
 extern char *tr_redis_url;
+extern char *tr_redis_password_file;
 extern char *tr_redis_key_prefix;
 extern int	tr_redis_connect_timeout_ms;
 extern int	tr_redis_timeout_ms;

@@ -175,8 +175,8 @@ AS $$
 DECLARE
     taken uuid[];
     n int;
-    from_status ticketres.seat_status := CASE WHEN block THEN 'available' ELSE 'blocked' END;
-    to_status ticketres.seat_status := CASE WHEN block THEN 'blocked' ELSE 'available' END;
+    from_status ticketres.seat_status := CASE WHEN block THEN 'available'::ticketres.seat_status ELSE 'blocked' END;
+    to_status ticketres.seat_status := CASE WHEN block THEN 'blocked'::ticketres.seat_status ELSE 'available' END;
 BEGIN
     PERFORM ticketres._check_event_seats(event_id, seat_ids);
     PERFORM ticketres._try_lock_seats(event_id, seat_ids);

@@ -152,7 +152,7 @@ LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    max_hold constant interval := '2 hours';    -- from created_at, per reservation
+    max_hold constant interval := interval '2 hours';    -- from created_at, per reservation
     r ticketres.reservations;
     res ticketres.reservations;
     new_expiry timestamptz;

@@ -38,7 +38,10 @@ tr_ensure_packages() {
 
 # Make (or refresh) the private PostgreSQL installation.
 tr_private_pg() {
+  # the copy is refreshed when PostgreSQL or any of its installed extensions
+  # (pg_cron, pgTAP, PL/Proxy, plpgsql_check, ...) changes
   local stamp; stamp=$(stat -c %Y "$SYS_PGBIN/postgres" 2>/dev/null) || tr_die "PostgreSQL 15 is not installed"
+  stamp="$stamp $(ls -l /usr/lib/postgresql/15/lib /usr/lib/postgresql/15/bin /usr/share/postgresql/15/extension 2>/dev/null | md5sum | cut -c1-32)"
   [ -f "$TR_PGROOT/.stamp" ] && [ "$(cat "$TR_PGROOT/.stamp")" = "$stamp" ] && return 0
   tr_log "copying PostgreSQL 15 to $TR_PGROOT"
   rm -rf "$TR_PGROOT"
@@ -118,9 +121,18 @@ tr_start_pg() {
     echo "log_min_messages = warning"
     for line in "$@"; do echo "$line"; done
   } >>"$PGDATA/postgresql.conf"
-  # TR_PG_ENV (e.g. LD_PRELOAD=... for test/asan.sh) goes to the server only
-  tr_as_pg env ${TR_PG_ENV:-} "$PGBIN/pg_ctl" -D "$PGDATA" -l "$dir/server.log" -w -t 60 start >/dev/null \
-    || { tail -20 "$dir/server.log"; tr_die "postgres did not start"; }
+  # TR_PG_ENV (e.g. LD_PRELOAD=... for test/asan.sh) goes to the server only.
+  # The free port may be taken by another run between the check and the
+  # start: then try again on another free port (three times at most).
+  local try
+  for try in 1 2 3; do
+    tr_as_pg env ${TR_PG_ENV:-} "$PGBIN/pg_ctl" -D "$PGDATA" -l "$dir/server.log" -w -t 60 start >/dev/null \
+      && return 0
+    [ -f "$PGDATA/postmaster.pid" ] && break   # it runs but did not answer: not a port clash
+    PGPORT=$(tr_free_port); export PGPORT
+    sed -i "s/^port = .*/port = $PGPORT/" "$PGDATA/postgresql.conf"
+  done
+  tail -20 "$dir/server.log"; tr_die "postgres did not start"
 }
 
 tr_stop_pg() {

@@ -5,9 +5,11 @@
 #       starts redis-server on a free 127.0.0.1 port (no persistence), data
 #       and log under $TR_RUN (or $TR_TMP)/redis-NAME; sets REDIS_PORT_<NAME>
 #       and REDIS_PID_<NAME>. Starting NAME again reuses its port (a restart).
+#       With --requirepass PW among the args, REDIS_PASS_<NAME> keeps PW.
 #   tr_stop_redis NAME     SIGKILL, as a crash would (and wait)
 #   tr_freeze_redis NAME / tr_thaw_redis NAME    SIGSTOP / SIGCONT
-#   tr_redis NAME ARGS...  redis-cli against it (raw output)
+#   tr_redis NAME ARGS...  redis-cli against it (raw output; logged in with
+#                          its password, if it has one)
 #   tr_stop_all_redis      for EXIT traps
 
 TR_REDIS_NAMES=()
@@ -19,17 +21,24 @@ tr_start_redis() {
   mkdir -p "$dir"
   port=${!portvar:-$(tr_free_port)}
   extra=("$@")
+  while [ $# -gt 1 ]; do
+    [ "$1" = --requirepass ] && printf -v "REDIS_PASS_$name" '%s' "$2"
+    shift
+  done
   redis-server --bind 127.0.0.1 --port "$port" --save '' --appendonly no \
     --protected-mode no --daemonize no --dir "$dir" --logfile "$dir/redis.log" "${extra[@]}" &
   printf -v "$pidvar" '%s' "$!"
   printf -v "$portvar" '%s' "$port"
   TR_REDIS_NAMES+=("$name")
-  for _ in $(seq 1 100); do
+  # (20 s: on a loaded 2-core machine a start has taken more than 5)
+  for _ in $(seq 1 400); do
     if redis-cli -p "$port" ping 2>/dev/null | grep -q -E 'PONG|NOAUTH'; then
       return 0
     fi
+    kill -0 "${!pidvar}" 2>/dev/null || break
     sleep 0.05
   done
+  tail -5 "$dir/redis.log" >&2
   tr_die "redis-server $name did not start on port $port"
 }
 
@@ -47,9 +56,13 @@ tr_freeze_redis() { local pidvar=REDIS_PID_$1; kill -STOP "${!pidvar}"; }
 tr_thaw_redis() { local pidvar=REDIS_PID_$1; kill -CONT "${!pidvar}"; }
 
 tr_redis() {
-  local portvar=REDIS_PORT_$1
+  local portvar=REDIS_PORT_$1 passvar=REDIS_PASS_$1
   shift
-  redis-cli -p "${!portvar}" --raw "$@"
+  if [ -n "${!passvar:-}" ]; then
+    REDISCLI_AUTH=${!passvar} redis-cli -p "${!portvar}" --raw "$@"
+  else
+    redis-cli -p "${!portvar}" --raw "$@"
+  fi
 }
 
 tr_stop_all_redis() {

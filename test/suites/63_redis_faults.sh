@@ -31,6 +31,9 @@ FAULTS=0
 # seats no client touches, for the probe calls during the freeze
 PROBE_EV=$(tt_q "SELECT id FROM tr_create_event('probe', now() + interval '1 day', now() + interval '2 days')")
 tt_q "SELECT tr_generate_seats('$PROBE_EV', 'P', 1, 2, 1)" >/dev/null
+# a Lua script counting the keys matching ARGV[1] with a PTTL below ARGV[2]
+OLD_KEYS="local n = 0 for _, k in ipairs(redis.call('KEYS', ARGV[1])) do
+  if redis.call('PTTL', k) < tonumber(ARGV[2]) then n = n + 1 end end return n"
 # a Redis lock counter of tr_metrics() (cluster-wide, needs the preload)
 redis_metric() {
   tt_q "SELECT coalesce(sum(split_part(l, ' ', 2)::numeric), 0)::bigint
@@ -40,7 +43,8 @@ redis_metric() {
 
 for mode in allow deny; do
   for s in "redis_url = 'redis://127.0.0.1:$REDIS_PORT_faults'" "redis_on_error = '$mode'" \
-           "redis_timeout = 200" "redis_connect_timeout = 200" "redis_retry_interval = 200"; do
+           "redis_timeout = 200" "redis_connect_timeout = 200" "redis_retry_interval = 200" \
+           "redis_lock_ttl = '1h'"; do
     tt_q "ALTER DATABASE $DB SET ticketres.$s" >/dev/null
   done
   tt_new_event 40
@@ -59,7 +63,13 @@ for mode in allow deny; do
   if [ "$mode" = allow ]; then want=pending; else want='ERROR:  PT503: lock service unavailable'; fi
   is "$probe" "$want" "$mode: ... and answers as redis_on_error says"
   sleep 2; tr_thaw_redis faults                                # Redis wakes up
-  sleep 3; tr_stop_redis faults; FAULTS=$((FAULTS + 1))       # and dies once more
+  sleep 1.5
+  for _ in $(seq 1 8); do                                      # (up to 5.5 s: a loaded box)
+    old=$(tr_redis faults EVAL "$OLD_KEYS" 0 "ticketres:$TT_EV:*" 3597500)
+    [ "$old" = 0 ] && break; sleep 0.5
+  done
+  is "$old" 0 "$mode: soon after the thaw no key of the load is older than 2.5 s (stale ones were released)"
+  tr_stop_redis faults; FAULTS=$((FAULTS + 1))                 # and dies once more
   sleep 2; tr_start_redis faults
   tt_wait "$mode" 60
   is "$TT_HUNG $TT_FAILED" "0 0" "$mode: every client ran to the end, none hung"
