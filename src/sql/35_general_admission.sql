@@ -127,6 +127,20 @@ BEGIN
 END
 $$;
 
+-- the row of an overdue pending hold, locked unless another transaction
+-- has it (a sweep that expired it and has not committed yet)
+CREATE OR REPLACE FUNCTION ticketres._lock_overdue(id uuid) RETURNS boolean
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    PERFORM 1 FROM ticketres.reservations x
+     WHERE x.id = _lock_overdue.id AND x.status = 'pending' AND x.expires_at <= clock_timestamp()
+       FOR UPDATE SKIP LOCKED;
+    RETURN FOUND;
+END
+$$;
+
 -- Lazy expiry: expire up to lim overdue holds (GA holds of area_id, or seat
 -- holds of event_id when area_id is NULL) that nobody else is working on;
 -- returns how many were expired
@@ -139,15 +153,17 @@ DECLARE
     r record;
     ids uuid[] := '{}'::uuid[];
 BEGIN
-    -- row locks first, skipping holds another call is moving (an expiry
-    -- that has not committed yet): never waits
+    -- in the order every mover takes them: the hold's seat (or id) locks,
+    -- then its row; a hold another call has either is skipped, never waited
+    -- for (a row lock without the seat locks would keep tr_expire, which has
+    -- them, from expiring it)
     FOR r IN
         SELECT x.id, x.seat_ids FROM ticketres.reservations x
          WHERE x.ga_area_id = _expire_overdue.area_id AND x.status = 'pending'
            AND x.expires_at <= clock_timestamp() AND area_id IS NOT NULL
-         LIMIT lim::bigint FOR UPDATE SKIP LOCKED
+         LIMIT lim::bigint
     LOOP
-        IF ticketres._try_lock_ids(ARRAY[r.id]) THEN
+        IF ticketres._try_lock_ids(ARRAY[r.id]) AND ticketres._lock_overdue(r.id) THEN
             ids := ids || r.id;
         END IF;
     END LOOP;
@@ -155,9 +171,9 @@ BEGIN
         SELECT x.id, x.seat_ids FROM ticketres.reservations x
          WHERE x.event_id = _expire_overdue.event_id AND x.status = 'pending'
            AND x.expires_at <= clock_timestamp() AND area_id IS NULL AND x.ga_area_id IS NULL
-         LIMIT lim::bigint FOR UPDATE SKIP LOCKED
+         LIMIT lim::bigint
     LOOP
-        IF ticketres._try_lock_ids(r.seat_ids) THEN
+        IF ticketres._try_lock_ids(r.seat_ids) AND ticketres._lock_overdue(r.id) THEN
             ids := ids || r.id;
         END IF;
     END LOOP;
