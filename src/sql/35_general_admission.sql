@@ -15,7 +15,7 @@
 -- tr_ga_available counts): below the quantity, the area is `sold out` now;
 -- otherwise the missing tickets sit in stripes (or overdue holds) other calls
 -- hold at this moment (they may commit or roll back), and the call retries
--- after a short random pause (never on a lock) for up to 2 seconds (a
+-- after a short random pause (never on a lock) for up to 10 seconds (a
 -- prepared transaction may hold a stripe for longer) before it answers
 -- `sold out` too.  So the last ticket sells, and a stripe never goes
 -- below zero (CHECK), so no area sells one ticket over capacity.
@@ -259,7 +259,7 @@ BEGIN
         -- being expired by a concurrent call)
         committed := ticketres._ga_left(area_id);
         attempt := attempt + 1;
-        IF committed < quantity OR clock_timestamp() > started + interval '2 seconds' THEN
+        IF committed < quantity OR clock_timestamp() > started + interval '10 seconds' THEN
             PERFORM ticketres._raise('sold out',
                 format('%s tickets were asked for; %s left%s.', quantity, committed,
                        CASE WHEN committed >= quantity THEN ', but concurrent calls are taking them' ELSE '' END),
