@@ -46,8 +46,9 @@ BEGIN
 END
 $$;
 
--- the first n events in tr_list_events order, after tr_list_events has
--- checked lim and off (same errors); pages of 1000, its largest lim
+-- the first lim + off events in tr_list_events order (the router merges the
+-- shards' and applies lim and off), after tr_list_events itself has checked
+-- lim and off (same errors); pages of 1000, its largest lim
 CREATE OR REPLACE FUNCTION ticketres_shard.list_events(lim int, off int)
 RETURNS SETOF ticketres.events
 LANGUAGE plpgsql STABLE SECURITY DEFINER
@@ -58,7 +59,7 @@ DECLARE
     got bigint := 0;
     n bigint;
 BEGIN
-    PERFORM @API@.tr_list_events(lim, off) LIMIT 0;
+    PERFORM count(*) FROM @API@.tr_list_events(lim, off);
     LOOP
         RETURN QUERY SELECT * FROM @API@.tr_list_events(least(1000, want - got)::int, got::int);
         GET DIAGNOSTICS n = ROW_COUNT;
@@ -68,7 +69,7 @@ BEGIN
 END
 $$;
 
--- the first n reservations of a user in tr_list_reservations order
+-- the first lim + off reservations of a user in tr_list_reservations order
 CREATE OR REPLACE FUNCTION ticketres_shard.list_reservations(user_id text, lim int, off int)
 RETURNS SETOF ticketres.reservations
 LANGUAGE plpgsql STABLE SECURITY DEFINER
@@ -79,7 +80,7 @@ DECLARE
     got bigint := 0;
     n bigint;
 BEGIN
-    PERFORM @API@.tr_list_reservations(user_id, lim, off) LIMIT 0;
+    PERFORM count(*) FROM @API@.tr_list_reservations(user_id, lim, off);
     LOOP
         RETURN QUERY SELECT * FROM @API@.tr_list_reservations(user_id, least(1000, want - got)::int, got::int);
         GET DIAGNOSTICS n = ROW_COUNT;
