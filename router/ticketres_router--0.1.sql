@@ -150,13 +150,20 @@ $$;
 -- Errors and identity
 ------------------------------------------------------------------------------
 
--- raise a shard's error as the shard raised it: PL/Proxy's prefixes removed
+-- raise a shard's error as the shard raised it: PL/Proxy's prefixes removed.
+-- When the shard could not be reached or the connection broke (PL/Proxy's
+-- own XX000 "PQconnectPoll: ..." / "PQconsumeInput: ..."), 08006 "shard
+-- unavailable": the call may or may not have committed there.
 CREATE FUNCTION ticketres_router.reraise(state text, msg text, detail text, hint text)
 RETURNS void
 LANGUAGE plpgsql IMMUTABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
+    IF state = 'XX000' AND msg ~ '^PL/Proxy function [^ ]+: \[[^]]*\] PQ' THEN
+        RAISE EXCEPTION 'shard unavailable' USING ERRCODE = '08006', DETAIL = msg,
+            HINT = 'Retry; after a lost connection a write may have been applied: read it back (tr_get_reservation) or repeat it with the same idempotency_key.';
+    END IF;
     msg := regexp_replace(msg, '^[^\n]*?\(\d+\): \[[^]]*\] REMOTE [A-Z]+: ', '');
     detail := nullif(regexp_replace(coalesce(detail, ''), '^Remote detail: ', ''), '');
     hint := nullif(regexp_replace(coalesce(hint, ''), '^Remote hint: ', ''), '');
