@@ -148,7 +148,11 @@ cmd_up() {
   [[ $n =~ ^[1-9][0-9]*$ ]] || tr_die "usage: cluster.sh up N (N >= 1 shards)"
   [ -f "$TR_SCALE/groups" ] && cmd_down
   tr_ensure_packages
-  tr_build_install
+  # a private PostgreSQL copy made before PL/Proxy or pg_auto_failover were
+  # installed lacks them: make tr_private_pg copy it again
+  [ -f "$PGBIN/../lib/plproxy.so" ] && [ -f "$PGBIN/../lib/pgautofailover.so" ] || rm -f "$TR_PGROOT/.stamp"
+  # inside ./test/run_all.sh (TR_RUN) ticketres is built and installed already
+  [ -n "${TR_RUN:-}" ] && [ -f "$TR_PGROOT/.stamp" ] || tr_build_install
   make -C "$TR_ROOT/router" -s PG_CONFIG="$PGBIN/pg_config" install >/dev/null || tr_die "router install failed"
   command -v pg_autoctl >/dev/null || tr_die "pg_autoctl is missing (pg-auto-failover-cli)"
   rm -rf "$TR_SCALE"; tr_pg_dir "$TR_SCALE"

@@ -180,4 +180,52 @@ is "$(grep '^# TYPE' <<<"$m" | sort | uniq -d | wc -l)" 0 "tr_metrics: each metr
 for k in 0 1; do
   is "$(sq $k "SELECT coalesce(sum(violations), 0) FROM ticketres.check_invariants()")" 0 "shard $k: every invariant holds"
 done
+
+# --- 7. HTTP: PostgREST in front of the router ----------------------------------------
+# a second router database with the API in schema api, as the demo's HTTP
+# journey wants it; its placement rebuilt from the shards
+. "$TR_ROOT/test/lib/http.sh"
+tr_ensure_postgrest
+SECRET=$(openssl rand -hex 24)
+sc_psql "$R" -d postgres -c "CREATE DATABASE web" >/dev/null || tr_die "createdb web failed"
+sc_psql "$R" -d web >/dev/null <<SQL || tr_die "web router setup failed"
+CREATE SCHEMA api;
+CREATE EXTENSION ticketres_router SCHEMA api CASCADE;
+SELECT ticketres_router.add_shard('$(sc_shard_conninfo 0)');
+SELECT ticketres_router.add_shard('$(sc_shard_conninfo 1)');
+SELECT ticketres_router.rebuild_placement();
+SELECT api.tr_grant_web_access('web_anon', 'web_user', 'web_admin');
+CREATE ROLE authenticator LOGIN NOINHERIT;
+GRANT web_anon, web_user, web_admin TO authenticator;
+SQL
+PGHOST=127.0.0.1 PGPORT=$R tr_start_postgrest "$WORK/pgrst" web web_anon authenticator "$SECRET" 5
+trap 'tr_stop_postgrest; "$CLUSTER" down >/dev/null 2>&1; rm -rf "$WORK"' EXIT
+req() {  # METHOD PATH TOKEN [JSON]: sets CODE and BODY
+  local args=()
+  [ "$3" != - ] && args+=(-H "Authorization: Bearer $3")
+  [ -n "${4:-}" ] && args+=(-H 'Content-Type: application/json' --data-binary "$4")
+  CODE=$(curl -s -X "$1" -o "$WORK/body" -w '%{http_code}' "${args[@]}" "$TR_HTTP_URL$2")
+  BODY=$(cat "$WORK/body")
+}
+T_ERIN=$(tr_jwt_for "$SECRET" web_user erin)
+T_ADMIN=$(tr_jwt_for "$SECRET" web_admin ops)
+req GET "/rpc/tr_get_event?event_id=$E1" -
+is "$CODE $(jq -r .id <<<"$BODY")" "200 $E1" "HTTP: anonymous GET /rpc/tr_get_event through the router"
+HS=$(seat "$E1" 11)
+req POST /rpc/tr_reserve "$T_ERIN" "{\"event_id\": \"$E1\", \"seat_ids\": [\"$HS\"]}"
+HR=$(jq -r .id <<<"$BODY")
+is "$CODE $(jq -r .user_id <<<"$BODY")" "200 erin" "HTTP: POST /rpc/tr_reserve with a JWT holds the seat for its sub"
+req POST /rpc/tr_confirm "$T_ERIN" "{\"reservation_id\": \"$HR\"}"
+is "$CODE $(jq -r .status <<<"$BODY")" "200 confirmed" "HTTP: POST /rpc/tr_confirm"
+is "$(sq 1 "SELECT status FROM ticketres.reservations WHERE id = '$HR'")" confirmed "HTTP: the purchase is on shard 1"
+req POST /rpc/tr_reserve "$T_ERIN" "{\"event_id\": \"$E1\", \"seat_ids\": [\"$HS\"]}"
+is "$CODE $(jq -r .code <<<"$BODY") $(jq -r .message <<<"$BODY")" "409 PT409 seat unavailable" "HTTP: a sold seat is 409 PT409 seat unavailable"
+req POST /rpc/tr_cancel "$T_ERIN" "{\"reservation_id\": \"$HR\", \"user_id\": \"frank\"}"
+is "$CODE $(jq -r .code <<<"$BODY") $(jq -r .message <<<"$BODY")" "403 PT403 user mismatch" "HTTP: acting for another user is 403 PT403"
+req GET "/rpc/tr_get_event?event_id=00000000-0000-4000-8000-000000000000" -
+is "$CODE $(jq -r .code <<<"$BODY")" "404 PT404" "HTTP: an unknown event is 404 PT404"
+req POST /rpc/tr_create_event "$T_ADMIN" '{"name": "via http", "starts_at": "2030-01-01T20:00:00Z", "ends_at": "2030-01-01T23:00:00Z"}'
+is "$CODE $(jq -r .name <<<"$BODY")" "200 via http" "HTTP: an admin creates an event through the router"
+req GET /rpc/tr_list_reservations "$T_ERIN"
+is "$CODE $(jq -r '.[0].id' <<<"$BODY")" "200 $HR" "HTTP: GET /rpc/tr_list_reservations lists the JWT user's reservations"
 done_testing
