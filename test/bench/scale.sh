@@ -31,14 +31,17 @@ SCRIPT=$OUT/hold.pgbench
 # one hold of a fresh seat: bench_seat lists seats in random order, the
 # sequence hands each transaction the next one
 cat >"$SCRIPT" <<'SQL'
-SELECT tr_reserve(b.ev, 'u' || :client_id, ARRAY[b.id]) FROM bench_seat b WHERE b.n = nextval('bench_seq');
+SELECT tr_reserve(b.ev, 'u' || :client_id, ARRAY[b.id]) FROM bench_seat b WHERE b.n = (SELECT nextval('bench_seq'));
 SQL
 
-# pgbench PORT NAME [PGOPTIONS]: prints "tps latency_ms"
+# pgbench PORT NAME [PGOPTIONS] [CLIENTS]: prints "tps latency_ms"; dies when
+# the seats ran out (a transaction without a seat would be a free one)
 bench() {
   local log=$OUT/$2.log
   PGOPTIONS="${3:-}" "$PGBIN/pgbench" -n -h 127.0.0.1 -p "$1" -U "$TR_PG_USER" -d "$TR_SCALE_DB" \
-    -f "$SCRIPT" -c "$CLIENTS" -j 2 -T "$SECS" -M prepared >"$log" 2>&1 || { tail -5 "$log" >&2; tr_die "pgbench $2 failed"; }
+    -f "$SCRIPT" -c "${4:-$CLIENTS}" -j 2 -T "$SECS" -M prepared >"$log" 2>&1 || { tail -5 "$log" >&2; tr_die "pgbench $2 failed"; }
+  [ "$(sc_q "$1" "$TR_SCALE_DB" "SELECT last_value <= (SELECT count(*) FROM bench_seat) FROM bench_seq")" = t ] \
+    || tr_die "pgbench $2: the seats ran out (raise the seats per point)"
   grep -q 'number of failed transactions: 0\b' "$log" || ! grep -q 'number of failed' "$log" \
     || tr_die "pgbench $2: failed transactions"
   echo "$(sed -n 's/^tps = \([0-9.]*\) .*/\1/p' "$log" | tail -1) $(sed -n 's/^latency average = \([0-9.]*\) ms/\1/p' "$log")"
@@ -81,19 +84,21 @@ up() {
     EV[$(rq "SELECT ticketres_router.shard_of('$id')")]=$id
   done
 }
-per_point=$(( SECS * 4000 ))   # seats a point may take, rounded up to thousands
+per_point=$(( SECS * 3000 ))   # seats a point may take (3,000 holds a second), in thousands
 per_point=$(( (per_point + 999) / 1000 * 1000 ))
 
 # --- 1. one shard: routing overhead, synchronous replication -------------------
 up 1
 P0=$(sc_primary_port 0)
-seats "$P0" D $(( per_point * 4 )) only0
-seats "$ROUTER_PORT" R $(( per_point * 2 ))
+seats "$P0" D $(( per_point * 5 )) only0
+seats "$ROUTER_PORT" R $(( per_point * 3 ))
 read -r direct_tps direct_lat < <(bench "$P0" direct)
 read -r router_tps router_lat < <(bench "$ROUTER_PORT" router)
 read -r local_tps local_lat < <(bench "$P0" direct-local "-c synchronous_commit=local")
 read -r direct2_tps direct2_lat < <(bench "$P0" direct2)
 read -r router2_tps router2_lat < <(bench "$ROUTER_PORT" router2)
+read -r _ direct1_lat < <(bench "$P0" direct-1client "" 1)
+read -r _ router1_lat < <(bench "$ROUTER_PORT" router-1client "" 1)
 check_invariants
 direct_tps=$(echo "($direct_tps + $direct2_tps) / 2" | bc -l); direct_lat=$(echo "($direct_lat + $direct2_lat) / 2" | bc -l)
 router_tps=$(echo "($router_tps + $router2_tps) / 2" | bc -l); router_lat=$(echo "($router_lat + $router2_lat) / 2" | bc -l)
@@ -120,6 +125,7 @@ r() { printf '%.2f' "$(echo "$1 / $2" | bc -l)"; }
   echo "|---|---|---|---|"
   echo "| shard primary, direct (synchronous_commit = on) | $(f "$direct_tps") | $(printf %.2f "$direct_lat") | 1.00 |"
   echo "| through the router (PL/Proxy) | $(f "$router_tps") | $(printf %.2f "$router_lat") | $(r "$router_tps" "$direct_tps") of direct |"
+  echo "| one client: direct / through the router | | $(printf %.2f "$direct1_lat") / $(printf %.2f "$router1_lat") | +$(printf %.2f "$(echo "$router1_lat - $direct1_lat" | bc -l)") ms |"
   echo "| shard primary, synchronous_commit = local | $(f "$local_tps") | $(printf %.2f "$local_lat") | $(r "$local_tps" "$direct_tps") of synchronous |"
   for n in $SHARD_COUNTS; do
     echo "| router, $n shard(s) | $(f "${AGG[$n]}") | $(printf %.2f "${AGG_LAT[$n]}") | $(r "${AGG[$n]}" "${AGG[${SHARD_COUNTS%% *}]}") of ${SHARD_COUNTS%% *} shard |"
