@@ -391,10 +391,12 @@ BEGIN
          'PERFORM ticketres_router.px_delete_event(event_id);
     DELETE FROM ticketres_router.placement p WHERE p.event_id = tr_delete_event.event_id;',
          'Delete an event with its seats (on its shard).'),
-        -- every shard's first lim + off rows, merged in tr_list_events' order
+        -- every shard's first lim + off rows, merged in tr_list_events' order;
+        -- a bad lim or off must reach the shards for their error (LIMIT 0
+        -- would not even run the scan, OFFSET -1 would be the router's error)
         ('tr_list_events', 'lim int DEFAULT 50, off int DEFAULT 0', 'SETOF ticketres.events', 'STABLE',
          'RETURN QUERY SELECT * FROM ticketres_router.px_list_events(lim, off) e
-     ORDER BY e.starts_at, e.id LIMIT lim OFFSET off;',
+     ORDER BY e.starts_at, e.id LIMIT CASE WHEN lim > 0 THEN lim END OFFSET greatest(off, 0);',
          'List events by start time, from every shard.'),
         ('tr_list_seats', 'event_id uuid, status text DEFAULT NULL', 'SETOF ticketres.seats', 'STABLE',
          'RETURN QUERY SELECT * FROM ticketres_router.px_list_seats(event_id, status) s ORDER BY s.label;',
@@ -402,7 +404,7 @@ BEGIN
         ('tr_list_reservations', 'user_id text DEFAULT NULL, lim int DEFAULT 20, off int DEFAULT 0',
          'SETOF ticketres.reservations', 'STABLE',
          'RETURN QUERY SELECT * FROM ticketres_router.px_list_reservations(ticketres_router.caller(user_id), lim, off) r
-     ORDER BY r.created_at DESC, r.id LIMIT lim OFFSET off;',
+     ORDER BY r.created_at DESC, r.id LIMIT CASE WHEN lim > 0 THEN lim END OFFSET greatest(off, 0);',
          'List the caller''s reservations, newest first, from every shard.'),
         -- pg_cron's expiry job on every shard; the result is shard 0's job id
         ('tr_schedule_expiry', 'schedule text DEFAULT ''* * * * *''', 'bigint', 'VOLATILE',

@@ -12,6 +12,9 @@
 # TR_SCALE_DEFAULT_TIMEOUTS=1 keeps pg_auto_failover's default timeouts (a
 # failover then takes about a minute instead of about 15 seconds).
 set -uo pipefail
+# libpq settings of the caller (./test/run_all.sh exports its own cluster's)
+# would become pg_autoctl's defaults: every server here is named explicitly
+unset PGDATABASE PGDATA PGHOST PGPORT PGUSER PGSERVICE PGOPTIONS
 . "$(dirname "$0")/../lib/common.sh"
 . "$TR_ROOT/test/scale/lib.sh"
 

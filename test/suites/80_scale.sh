@@ -154,6 +154,17 @@ X2=$(rq "SELECT id FROM tr_reserve('$E1', 'dave', ARRAY['$(seat "$E1" 5)']::uuid
 sleep 1.2
 same_error 1 "tr_confirm('$X2', 'dave')" "PT410|hold expired|" "confirm after the hold ended"
 
+# admin calls by event and by reservation id
+BS=$(seat "$E1" 13)
+is "$(rq "SELECT tr_block_seats('$E1', ARRAY['$BS']::uuid[], 'camera')")" 1 "tr_block_seats through the router"
+is "$(sq 1 "SELECT status FROM ticketres.seats WHERE id = '$BS'")" blocked "the seat is blocked on shard 1"
+is "$(rq "SELECT tr_unblock_seats('$E1', ARRAY['$BS']::uuid[])")" 1 "tr_unblock_seats through the router"
+X3=$(rq "SELECT id FROM tr_reserve('$E1', 'erin', ARRAY['$BS']::uuid[])")
+is "$(rq "SELECT expires_at > now() + interval '20 minutes' FROM tr_extend_hold('$X3', interval '10 minutes', 'payment')")" t \
+   "tr_extend_hold by reservation id"
+is "$(rq "SELECT status FROM tr_release_reservation('$R0', 'refund')")" cancelled "tr_release_reservation by reservation id (a refund)"
+is "$(sq 0 "SELECT count(*) FROM ticketres.audit_log WHERE reservation_id = '$R0'")" 1 "the release is in shard 0's audit log"
+
 # --- 5. 50 buyers, one seat ---------------------------------------------------------
 HOT=$(seat "$E1" 9)
 for i in $(seq 1 50); do
