@@ -89,6 +89,11 @@ up_shard() {
     echo "unix_socket_directories = '$TR_SCALE'"
     echo "shared_preload_libraries = 'pg_cron,ticketres'"
     echo "cron.database_name = '$TR_SCALE_DB'"
+    # pg_cron stores each job's target as host:port (localhost and the port
+    # of the node it was scheduled on); here the standby listens on another
+    # port, so after a failover the job would dial the dead primary. Jobs in
+    # background workers run in whichever server is the primary.
+    echo "cron.use_background_workers = on"
     echo "max_connections = 200"
     echo "max_locks_per_transaction = 128"
     echo "shared_buffers = 128MB"
