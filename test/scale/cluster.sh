@@ -22,9 +22,7 @@ unset PGDATABASE PGDATA PGHOST PGPORT PGUSER PGSERVICE PGOPTIONS
 # pg_autoctl, its services and the postmaster it supervises)
 start_node() {  # DIR ARGS...
   local dir=$1; shift
-  setsid runuser -u "$TR_PG_USER" -- env XDG_CONFIG_HOME="$TR_SCALE/xdg/config" \
-    XDG_DATA_HOME="$TR_SCALE/xdg/data" XDG_RUNTIME_DIR="$TR_SCALE/xdg/run" PATH="$PGBIN:$PATH" \
-    pg_autoctl "$@" >>"$dir/autoctl.log" 2>&1 </dev/null &
+  setsid runuser -u "$TR_PG_USER" -- env "${SC_ENV[@]}" pg_autoctl "$@" >>"$dir/autoctl.log" 2>&1 </dev/null &
   echo "$! $dir" >>"$TR_SCALE/groups"
 }
 

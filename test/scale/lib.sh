@@ -9,12 +9,9 @@ TR_SCALE=${TR_SCALE:-$TR_TMP/scale}
 TR_SCALE_DB=ticketres
 # pg_auto_failover keeps its configuration and state under XDG directories
 # (by default in the user's home): keep them with the cluster
-sc_env() {
-  env XDG_CONFIG_HOME="$TR_SCALE/xdg/config" XDG_DATA_HOME="$TR_SCALE/xdg/data" \
-      XDG_RUNTIME_DIR="$TR_SCALE/xdg/run" PATH="$PGBIN:$PATH" "$@"
-}
-sc_autoctl() { tr_as_pg env XDG_CONFIG_HOME="$TR_SCALE/xdg/config" XDG_DATA_HOME="$TR_SCALE/xdg/data" \
-      XDG_RUNTIME_DIR="$TR_SCALE/xdg/run" PATH="$PGBIN:$PATH" pg_autoctl "$@"; }
+SC_ENV=(XDG_CONFIG_HOME="$TR_SCALE/xdg/config" XDG_DATA_HOME="$TR_SCALE/xdg/data"
+        XDG_RUNTIME_DIR="$TR_SCALE/xdg/run" PATH="$PGBIN:$PATH")
+sc_autoctl() { tr_as_pg env "${SC_ENV[@]}" pg_autoctl "$@"; }
 sc_psql() { local port=$1; shift; PGOPTIONS="-c client_min_messages=warning" tr_psql -h 127.0.0.1 -p "$port" -U "$TR_PG_USER" "$@"; }
 sc_q() { local port=$1 db=$2; shift 2; sc_psql "$port" -d "$db" -Atc "$*"; }
 # the state file written by `up`: MONITOR_PORT, ROUTER_PORT, SHARDS, SHARD<K>_PORTS
