@@ -13,8 +13,9 @@ TR_PGROOT=$TR_TMP/pginst
 PGBIN=$TR_PGROOT/usr/lib/postgresql/15/bin
 TR_PG_USER=${TR_PG_USER:-postgres}
 TR_APT_PACKAGES="postgresql-15 postgresql-server-dev-15 postgresql-15-cron postgresql-15-pgtap
-  libtap-parser-sourcehandler-pgtap-perl libhiredis-dev redis-server wrk make gcc postgresql-15-plpgsql-check
-  prometheus-postgres-exporter curl jq openssl python3 chromium"
+  libtap-parser-sourcehandler-pgtap-perl libhiredis-dev redis-server wrk make gcc
+  prometheus-postgres-exporter curl jq openssl python3 chromium postgresql-15-plpgsql-check
+  postgresql-15-plproxy postgresql-15-auto-failover pg-auto-failover-cli"
 
 tr_log() { printf '[ticketres] %s\n' "$*" >&2; }
 tr_die() { tr_log "error: $*"; exit 1; }
