@@ -34,12 +34,16 @@ CREATE TYPE ticketres.events AS (
 CREATE TYPE ticketres.seats AS (
     id uuid, event_id uuid, label text COLLATE "C", section text, row_label text,
     seat_number int, price bigint, status ticketres.seat_status, reservation_id uuid,
-    updated_at timestamptz);
+    updated_at timestamptz, rank int);
 CREATE TYPE ticketres.reservations AS (
     id uuid, event_id uuid, user_id text, seat_ids uuid[],
     status ticketres.reservation_status, idempotency_key text, total_amount bigint,
     expires_at timestamptz, created_at timestamptz, confirmed_at timestamptz,
-    cancelled_at timestamptz);
+    cancelled_at timestamptz, ga_area_id uuid, quantity int);
+CREATE TYPE ticketres.ga_areas AS (
+    id uuid, event_id uuid, name text, capacity int, price bigint, created_at timestamptz);
+CREATE TYPE ticketres.ga_area_availability AS (id uuid, event_id uuid, name text, capacity int,
+    price bigint, created_at timestamptz, available bigint);
 CREATE DOMAIN @extschema@."text/plain" AS text;
 
 CREATE SCHEMA ticketres_router;
@@ -277,6 +281,40 @@ CREATE FUNCTION ticketres_router.px_reserve(event_id uuid, user_id text, seat_id
     CLUSTER 'ticketres_shards'; RUN ON ticketres_router.shard_of(event_id);
     SELECT * FROM ticketres_shard.reserve(event_id, user_id, seat_ids, idempotency_key, hold);
 $$;
+-- general admission and best available: an area's id ends with its event's
+-- bytes like a reservation's, so both route without a broadcast
+CREATE FUNCTION ticketres_router.px_add_ga_area(event_id uuid, name text, capacity int, price bigint)
+RETURNS ticketres.ga_areas LANGUAGE plproxy AS $$
+    CLUSTER 'ticketres_shards'; RUN ON ticketres_router.shard_of(event_id);
+    SELECT * FROM ticketres_shard.add_ga_area(event_id, name, capacity, price);
+$$;
+CREATE FUNCTION ticketres_router.px_update_ga_area(area_id uuid, capacity int, price bigint)
+RETURNS ticketres.ga_areas LANGUAGE plproxy AS $$
+    CLUSTER 'ticketres_shards'; RUN ON ticketres_router.shard_of(area_id);
+    SELECT * FROM ticketres_shard.update_ga_area(area_id, capacity, price);
+$$;
+CREATE FUNCTION ticketres_router.px_list_ga_areas(event_id uuid)
+RETURNS SETOF ticketres.ga_area_availability LANGUAGE plproxy AS $$
+    CLUSTER 'ticketres_shards'; RUN ON ticketres_router.shard_of(event_id);
+    SELECT * FROM ticketres_shard.list_ga_areas(event_id);
+$$;
+CREATE FUNCTION ticketres_router.px_ga_available(event_id uuid, area text) RETURNS bigint
+LANGUAGE plproxy AS $$
+    CLUSTER 'ticketres_shards'; RUN ON ticketres_router.shard_of(event_id);
+    SELECT ticketres_shard.ga_available(event_id, area);
+$$;
+CREATE FUNCTION ticketres_router.px_reserve_ga(event_id uuid, area text, quantity int, user_id text,
+    idempotency_key text, hold interval) RETURNS ticketres.reservations LANGUAGE plproxy AS $$
+    CLUSTER 'ticketres_shards'; RUN ON ticketres_router.shard_of(event_id);
+    SELECT * FROM ticketres_shard.reserve_ga(event_id, area, quantity, user_id, idempotency_key, hold);
+$$;
+CREATE FUNCTION ticketres_router.px_reserve_best(event_id uuid, quantity int, user_id text, section text,
+    max_price bigint, together boolean, idempotency_key text, hold interval)
+RETURNS ticketres.reservations LANGUAGE plproxy AS $$
+    CLUSTER 'ticketres_shards'; RUN ON ticketres_router.shard_of(event_id);
+    SELECT * FROM ticketres_shard.reserve_best(event_id, quantity, user_id, section, max_price, together,
+                                               idempotency_key, hold);
+$$;
 CREATE FUNCTION ticketres_router.px_confirm(reservation_id uuid, user_id text)
 RETURNS ticketres.reservations LANGUAGE plproxy AS $$
     CLUSTER 'ticketres_shards'; RUN ON ticketres_router.shard_of(reservation_id);
@@ -447,7 +485,23 @@ BEGIN
         ('tr_release_reservation', 'reservation_id uuid, reason text', 'ticketres.reservations', 'VOLATILE',
          'RETURN ticketres_router.px_release_reservation(reservation_id, reason);', 'Release a reservation (admin).'),
         ('tr_extend_hold', 'reservation_id uuid, extend_by interval, reason text DEFAULT NULL', 'ticketres.reservations', 'VOLATILE',
-         'RETURN ticketres_router.px_extend_hold(reservation_id, extend_by, reason);', 'Extend a pending hold (admin).')
+         'RETURN ticketres_router.px_extend_hold(reservation_id, extend_by, reason);', 'Extend a pending hold (admin).'),
+        ('tr_add_ga_area', 'event_id uuid, name text, capacity int, price bigint DEFAULT 0', 'ticketres.ga_areas', 'VOLATILE',
+         'RETURN ticketres_router.px_add_ga_area(event_id, name, capacity, price);', 'Add a general admission area (admin, on the event''s shard).'),
+        ('tr_update_ga_area', 'area_id uuid, capacity int DEFAULT NULL, price bigint DEFAULT NULL', 'ticketres.ga_areas', 'VOLATILE',
+         'RETURN ticketres_router.px_update_ga_area(area_id, capacity, price);', 'Change an area''s capacity or price (admin).'),
+        ('tr_list_ga_areas', 'event_id uuid', 'SETOF ticketres.ga_area_availability', 'STABLE',
+         'RETURN QUERY SELECT * FROM ticketres_router.px_list_ga_areas(event_id);', 'The general admission areas of an event with what is available.'),
+        ('tr_ga_available', 'event_id uuid, area text', 'bigint', 'STABLE',
+         'RETURN ticketres_router.px_ga_available(event_id, area);', 'Exact tickets of an area that can be reserved now.'),
+        ('tr_reserve_ga', 'event_id uuid, area text, quantity int, user_id text DEFAULT NULL, idempotency_key text DEFAULT NULL, hold interval DEFAULT NULL',
+         'ticketres.reservations', 'VOLATILE',
+         'RETURN ticketres_router.px_reserve_ga(event_id, area, quantity, ticketres_router.caller(user_id), idempotency_key, hold);',
+         'Hold tickets of a general admission area (on the event''s shard).'),
+        ('tr_reserve_best', 'event_id uuid, quantity int, user_id text DEFAULT NULL, section text DEFAULT NULL, max_price bigint DEFAULT NULL, together boolean DEFAULT true, idempotency_key text DEFAULT NULL, hold interval DEFAULT NULL',
+         'ticketres.reservations', 'VOLATILE',
+         'RETURN ticketres_router.px_reserve_best(event_id, quantity, ticketres_router.caller(user_id), section, max_price, together, idempotency_key, hold);',
+         'Hold the best available seats (on the event''s shard).')
     ) AS t (name, args, result, volatility, body, summary)
     LOOP
         EXECUTE format($f$
@@ -626,10 +680,12 @@ DECLARE
     api text := (SELECT e.extnamespace::regnamespace::text FROM pg_extension e
                   WHERE e.extname = 'ticketres_router');
     tier_anon text[] := ARRAY['tr_get_event(uuid)', 'tr_list_events(int, int)',
-        'tr_list_seats(uuid, text)', 'tr_available_count(uuid)', 'tr_health()'];
+        'tr_list_seats(uuid, text)', 'tr_available_count(uuid)', 'tr_health()',
+        'tr_list_ga_areas(uuid)', 'tr_ga_available(uuid, text)'];
     tier_auth text[] := ARRAY['tr_reserve(uuid, text, uuid[], text, interval)',
         'tr_confirm(uuid, text)', 'tr_cancel(uuid, text)', 'tr_get_reservation(uuid, text)',
-        'tr_list_reservations(text, int, int)'];
+        'tr_list_reservations(text, int, int)', 'tr_reserve_ga(uuid, text, int, text, text, interval)',
+        'tr_reserve_best(uuid, int, text, text, bigint, boolean, text, interval)'];
     tier_admin text[] := ARRAY[
         'tr_create_event(text, timestamptz, timestamptz, text, text, interval, int)',
         'tr_update_event(uuid, text, timestamptz, timestamptz, text, text, interval, int)',
@@ -637,7 +693,8 @@ DECLARE
         'tr_generate_seats(uuid, text, int, int, bigint)', 'tr_expire(int)', 'tr_metrics()',
         'tr_schedule_expiry(text)', 'tr_unschedule_expiry()', 'tr_block_seats(uuid, uuid[], text)',
         'tr_unblock_seats(uuid, uuid[], text)', 'tr_release_reservation(uuid, text)',
-        'tr_extend_hold(uuid, interval, text)'];
+        'tr_extend_hold(uuid, interval, text)', 'tr_add_ga_area(uuid, text, int, bigint)',
+        'tr_update_ga_area(uuid, int, bigint)'];
     r name;
     sig text;
 BEGIN

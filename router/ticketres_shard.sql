@@ -136,6 +136,24 @@ $$ SELECT @API@.tr_available_count($1) $$;
 CREATE OR REPLACE FUNCTION ticketres_shard.reserve(event_id uuid, user_id text, seat_ids uuid[],
     idempotency_key text, hold interval) RETURNS ticketres.reservations LANGUAGE sql AS
 $$ SELECT * FROM @API@.tr_reserve($1, $2, $3, $4, $5) $$;
+CREATE OR REPLACE FUNCTION ticketres_shard.add_ga_area(event_id uuid, name text, capacity int, price bigint)
+RETURNS ticketres.ga_areas LANGUAGE sql AS
+$$ SELECT * FROM @API@.tr_add_ga_area($1, $2, $3, $4) $$;
+CREATE OR REPLACE FUNCTION ticketres_shard.update_ga_area(area_id uuid, capacity int, price bigint)
+RETURNS ticketres.ga_areas LANGUAGE sql AS
+$$ SELECT * FROM @API@.tr_update_ga_area($1, $2, $3) $$;
+CREATE OR REPLACE FUNCTION ticketres_shard.list_ga_areas(event_id uuid)
+RETURNS SETOF ticketres.ga_area_availability LANGUAGE sql AS
+$$ SELECT * FROM @API@.tr_list_ga_areas($1) $$;
+CREATE OR REPLACE FUNCTION ticketres_shard.ga_available(event_id uuid, area text) RETURNS bigint LANGUAGE sql AS
+$$ SELECT @API@.tr_ga_available($1, $2) $$;
+CREATE OR REPLACE FUNCTION ticketres_shard.reserve_ga(event_id uuid, area text, quantity int, user_id text,
+    idempotency_key text, hold interval) RETURNS ticketres.reservations LANGUAGE sql AS
+$$ SELECT * FROM @API@.tr_reserve_ga($1, $2, $3, $4, $5, $6) $$;
+CREATE OR REPLACE FUNCTION ticketres_shard.reserve_best(event_id uuid, quantity int, user_id text, section text,
+    max_price bigint, together boolean, idempotency_key text, hold interval)
+RETURNS ticketres.reservations LANGUAGE sql AS
+$$ SELECT * FROM @API@.tr_reserve_best($1, $2, $3, $4, $5, $6, $7, $8) $$;
 CREATE OR REPLACE FUNCTION ticketres_shard.confirm(reservation_id uuid, user_id text)
 RETURNS ticketres.reservations LANGUAGE sql AS
 $$ SELECT * FROM @API@.tr_confirm($1, $2) $$;

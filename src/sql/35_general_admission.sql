@@ -314,8 +314,11 @@ BEGIN
         RAISE EXCEPTION 'price must be between 0 and 1000000000000' USING ERRCODE = '22023';
     END IF;
     BEGIN
-        INSERT INTO ticketres.ga_areas AS x (event_id, name, capacity, price)
-        VALUES (tr_add_ga_area.event_id, tr_add_ga_area.name, tr_add_ga_area.capacity, tr_add_ga_area.price)
+        -- the id ends with the event's bytes, like a reservation's (a scale-out
+        -- router finds the area's shard from its id)
+        INSERT INTO ticketres.ga_areas AS x (id, event_id, name, capacity, price)
+        VALUES (ticketres._new_reservation_id(tr_add_ga_area.event_id), tr_add_ga_area.event_id,
+                tr_add_ga_area.name, tr_add_ga_area.capacity, tr_add_ga_area.price)
         RETURNING x.* INTO a;
     EXCEPTION WHEN unique_violation THEN
         RAISE EXCEPTION 'area already exists' USING ERRCODE = '22023',
