@@ -11,6 +11,7 @@ OBJS = \
 	src/identity.o \
 	src/locks.o \
 	src/counts.o \
+	src/inventory.o \
 	src/reserve.o \
 	src/lifecycle.o \
 	src/metrics.o \
@@ -36,13 +37,13 @@ SQL_UPGRADE = src/sql/upgrade/0.1--$(EXTVERSION).sql
 DATA_built = $(EXTENSION)--$(EXTVERSION).sql $(EXTENSION)--0.1--$(EXTVERSION).sql
 DATA = $(EXTENSION)--0.1.sql
 
-REGRESS = 01_events 02_seats 03_reserve 04_lifecycle 05_errors
+REGRESS = 01_events 02_seats 03_reserve 04_lifecycle 05_errors 06_ga_best
 REGRESS_OPTS = --load-extension=$(EXTENSION)
 # isolation specs: specs/NAME.spec against expected/NAME.out (the spec
 # reserve_prepared_stripe needs max_prepared_transactions > 0)
 ISOLATION = reserve_reserve reserve_cancel confirm_lazy_expiry confirm_swept_expiry \
 	cancel_lazy_expiry idempotent_retry release_confirm extend_expiry block_reserve \
-	delete_event_reserve reserve_prepared_stripe
+	delete_event_reserve reserve_prepared_stripe ga_borrow best_skip
 ISOLATION_OPTS = --load-extension=$(EXTENSION)
 
 PG_CPPFLAGS = -I$(srcdir)/src

@@ -31,24 +31,26 @@ tr_count_stripe(void)
 	return (MyBackendId > 0 ? MyBackendId : MyProcPid) % TR_COUNT_STRIPES;
 }
 
-/* Add delta to a stripe of the event's available count, never waiting. */
-void
-tr_count_add(Datum event_id, int64 delta)
+/*
+ * Add delta to a stripe of a striped counter, never waiting: this backend's
+ * stripe, else the first one nobody holds, else a new overflow stripe.
+ * Returns false when even the overflow insert found no counter of that key.
+ */
+static bool
+stripe_add(TrPlanId own, TrPlanId any, TrPlanId fresh, Datum key, int64 delta,
+		   bool (*can_overflow) (void))
 {
 	Datum		values[3];
 
-	if (delta == 0)
-		return;
-	values[0] = event_id;
+	values[0] = key;
 	values[1] = Int32GetDatum(tr_count_stripe());
 	values[2] = Int64GetDatum(delta);
-	if (tr_exec(TP_COUNT_ADD, values, NULL, SPI_OK_UPDATE) == 1)
-		return;
+	if (tr_exec(own, values, NULL, SPI_OK_UPDATE) == 1)
+		return true;
 	values[1] = values[2];
-	if (tr_exec(TP_COUNT_ADD_FREE, values, NULL, SPI_OK_UPDATE) == 1)
-		return;
-	if (!OidIsValid(get_relname_relid("seat_counts_overflow_seq",
-									  get_namespace_oid("ticketres", false))))
+	if (tr_exec(any, values, NULL, SPI_OK_UPDATE) == 1)
+		return true;
+	if (can_overflow != NULL && !can_overflow())
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("ticketres library %s needs the extension's SQL objects of %s",
@@ -56,8 +58,41 @@ tr_count_add(Datum event_id, int64 delta)
 				 errdetail("Every stripe of the availability counter is locked, and this database "
 						   "still has the 0.1 objects, which have no overflow stripes."),
 				 errhint("Run ALTER EXTENSION ticketres UPDATE.")));
-	if (tr_exec(TP_COUNT_ADD_NEW, values, NULL, SPI_OK_INSERT) != 1)
+	return tr_exec(fresh, values, NULL, SPI_OK_INSERT) == 1;
+}
+
+static bool
+has_overflow_seq(void)
+{
+	return OidIsValid(get_relname_relid("seat_counts_overflow_seq",
+										get_namespace_oid("ticketres", false)));
+}
+
+/* Add delta to a stripe of the event's available count, never waiting. */
+void
+tr_count_add(Datum event_id, int64 delta)
+{
+	if (delta != 0 &&
+		!stripe_add(TP_COUNT_ADD, TP_COUNT_ADD_FREE, TP_COUNT_ADD_NEW, event_id, delta,
+					has_overflow_seq))
 		elog(ERROR, "ticketres: availability counter of event is missing");
+}
+
+/* Give delta tickets back to a GA area's counter (ga_counts), never waiting. */
+void
+tr_ga_add(Datum area_id, int64 delta)
+{
+	if (delta != 0 && !stripe_add(TP_GA_ADD, TP_GA_ADD_FREE, TP_GA_ADD_NEW, area_id, delta, NULL))
+		elog(ERROR, "ticketres: ticket counter of GA area is missing");
+}
+
+/* Whether the database has the 0.2 reservation columns (ga_area_id, quantity). */
+bool
+tr_has_ga(void)
+{
+	Oid			rel = get_relname_relid("reservations", get_namespace_oid("ticketres", false));
+
+	return OidIsValid(rel) && get_attnum(rel, "quantity") != InvalidAttrNumber;
 }
 
 /*

@@ -31,6 +31,11 @@
 #define TR_MSG_USER_MISMATCH		"user mismatch"
 #define TR_MSG_LOCK_UNAVAILABLE		"lock service unavailable"
 #define TR_MSG_EVENT_HAS_RESERVATIONS	"event has reservations"
+/* 0.2: general admission and best available */
+#define TR_MSG_AREA_NOT_FOUND		"area not found"
+#define TR_MSG_SOLD_OUT				"sold out"
+#define TR_MSG_NOT_ENOUGH_SEATS		"not enough seats"
+#define TR_MSG_CAPACITY_BELOW_SOLD	"capacity below sold"
 
 /* 22023 with a message saying what is wrong with which argument */
 #define tr_bad_argument(...) \

@@ -6,7 +6,8 @@
  * Lock discipline, the same everywhere: a transaction moves a reservation
  * only while it holds the advisory lock of at least one of its seats (expiry
  * and confirm/cancel hold all of them), and seat locks are only ever tried,
- * never waited for. With Redis on, the seats' Redis keys are taken right
+ * never waited for. A general admission reservation has no seats: the lock
+ * of its own id (same lock space) stands in for them. With Redis on, the seats' Redis keys are taken right
  * after the advisory locks, in the same all-or-nothing way. The guarded UPDATEs (status = 'pending', reservation_id =
  * this reservation) are the source of truth: a seat that no longer belongs to
  * the reservation is never touched.
@@ -32,9 +33,45 @@ typedef struct TrResInfo
 {
 	char	   *status;
 	TimestampTz expires_at;
-	TrSeatList	seats;
+	TrSeatList	seats;			/* empty for a GA reservation */
 	Datum		event_id;
+	bool		ga;				/* general admission: quantity tickets of ga_area */
+	Datum		ga_area;
+	int			quantity;
 } TrResInfo;
+
+/*
+ * The seats of a reservation (uuid[]), or none for a GA reservation (an
+ * empty array).
+ */
+static TrSeatList
+res_seats(Datum seat_ids)
+{
+	ArrayType  *arr = DatumGetArrayTypeP(seat_ids);
+	TrSeatList	none = {0, NULL};
+
+	if (ArrayGetNItems(ARR_NDIM(arr), ARR_DIMS(arr)) == 0)
+		return none;
+	return tr_seat_list_datum(PointerGetDatum(arr));
+}
+
+/*
+ * What a transaction locks to move a reservation: its seats, or, for a GA
+ * reservation (no seats), the reservation's own id in the same lock space.
+ */
+static TrSeatList
+res_lock_list(const TrSeatList *seats, const pg_uuid_t *res_id)
+{
+	TrSeatList	l = *seats;
+
+	if (l.n == 0)
+	{
+		l.n = 1;
+		l.ids = palloc(sizeof(pg_uuid_t));
+		memcpy(l.ids, res_id, UUID_LEN);
+	}
+	return l;
+}
 
 /* Read the caller's reservation; someone else's is "not found". */
 static TrResInfo
@@ -44,7 +81,9 @@ load_reservation(const pg_uuid_t *res_id, const char *user)
 	TrResInfo	info;
 	bool		isnull;
 
-	if (tr_exec(TP_RES_BY_ID, values, NULL, SPI_OK_SELECT) == 0 ||
+	bool		ga = tr_has_ga();
+
+	if (tr_exec(ga ? TP_RES_BY_ID_GA : TP_RES_BY_ID, values, NULL, SPI_OK_SELECT) == 0 ||
 		strcmp(TextDatumGetCString(tr_getdatum(0, 1, &isnull)), user) != 0)
 		ereport(ERROR,
 				(errcode(TR_ERRCODE_NOT_FOUND),
@@ -52,8 +91,17 @@ load_reservation(const pg_uuid_t *res_id, const char *user)
 				 errdetail("User \"%s\" has no reservation %s.", user, tr_uuid_str(res_id))));
 	info.status = TextDatumGetCString(tr_getdatum(0, 2, &isnull));
 	info.expires_at = DatumGetTimestampTz(tr_getdatum(0, 3, &isnull));
-	info.seats = tr_seat_list_datum(tr_getdatum(0, 4, &isnull));
+	info.seats = res_seats(tr_getdatum(0, 4, &isnull));
 	info.event_id = tr_getdatum(0, 5, &isnull);
+	info.ga = false;
+	info.quantity = info.seats.n;
+	if (ga)
+	{
+		info.ga_area = tr_getdatum(0, 6, &info.ga);
+		info.ga = !info.ga;
+		if (info.ga)
+			info.quantity = DatumGetInt32(tr_getdatum(0, 7, &isnull));
+	}
 	return info;
 }
 
@@ -93,7 +141,7 @@ move_observe(TrMove move, const TrResInfo *info, const pg_uuid_t *res_id, const 
 	e.event = DatumGetUUIDP(info->event_id);
 	e.reservation = res_id;
 	e.user = user;
-	e.seats = info->seats.n;
+	e.seats = info->quantity;
 	e.usecs = GetCurrentTimestamp() - start;
 	tr_log_change(&e);
 }
@@ -112,6 +160,7 @@ move_reservation(FunctionCallInfo fcinfo, TrMove move)
 	Datum		values[3];
 	int			busy;
 	uint64		moved;
+	TrSeatList	locks;
 
 	tr_check_not_null(fcinfo, 0, "reservation_id");
 	res_id = PG_GETARG_UUID_P(0);
@@ -121,17 +170,18 @@ move_reservation(FunctionCallInfo fcinfo, TrMove move)
 	info = load_reservation(res_id, user);
 	check_movable(move, &info, res_id, now);
 
-	busy = tr_try_lock_seats(&info.seats);
+	locks = res_lock_list(&info.seats, res_id);
+	busy = tr_try_lock_seats(&locks);
 	if (busy >= 0)
 		ereport(ERROR,
 				(errcode(TR_ERRCODE_CONFLICT),
 				 errmsg(TR_MSG_SEAT_BUSY),
 				 errdetail("Seat %s of reservation %s is locked by a concurrent call.",
-						   tr_uuid_str(&info.seats.ids[busy]), tr_uuid_str(res_id)),
+						   tr_uuid_str(&locks.ids[busy]), tr_uuid_str(res_id)),
 				 errhint("Retry shortly.")));
-	busy = tr_redis_lock_seats(DatumGetUUIDP(info.event_id), &info.seats);
+	busy = tr_redis_lock_seats(DatumGetUUIDP(info.event_id), &locks);
 	if (busy >= 0)
-		tr_redis_busy_error(&info.seats.ids[busy]);
+		tr_redis_busy_error(&locks.ids[busy]);
 
 	values[0] = UUIDPGetDatum(res_id);
 	values[1] = TimestampTzGetDatum(now);
@@ -145,6 +195,15 @@ move_reservation(FunctionCallInfo fcinfo, TrMove move)
 	}
 	result = tr_result_row(fcinfo, outer, 0);
 
+	if (info.ga)
+	{
+		/* no seats: a cancel gives the tickets back to the area */
+		if (move == TR_CANCEL)
+			tr_ga_add(info.ga_area, info.quantity);
+		move_observe(move, &info, res_id, user, now);
+		SPI_finish();
+		return result;
+	}
 	seat_arr = tr_seat_list_array(&info.seats);
 	values[1] = seat_arr;
 	values[2] = TimestampTzGetDatum(now);
@@ -211,6 +270,29 @@ log_expired(HeapTuple tup, TupleDesc desc, const pg_uuid_t *event, bool lazy)
 }
 
 /*
+ * The GA tickets freed by expiry, from columns 7-8 (areas, quantities) of a
+ * TP_EXPIRE_BY_IDS_GA row, back to their areas' counters.
+ */
+static void
+give_back_ga(HeapTuple tup, TupleDesc desc)
+{
+	bool		isnull;
+	Datum		areas = SPI_getbinval(tup, desc, 7, &isnull);
+	Datum	   *a,
+			   *q;
+	int			n;
+
+	if (isnull)
+		return;
+	deconstruct_array(DatumGetArrayTypeP(areas), UUIDOID, UUID_LEN, false, TYPALIGN_CHAR,
+					  &a, NULL, &n);
+	deconstruct_array(DatumGetArrayTypeP(SPI_getbinval(tup, desc, 8, &isnull)),
+					  INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE, &q, NULL, &n);
+	for (int i = 0; i < n; i++)
+		tr_ga_add(a[i], DatumGetInt64(q[i]));
+}
+
+/*
  * Availability deltas of a sweep, applied once per event: one counter update
  * per event and call, not per group (every update of one stripe row in one
  * transaction leaves a version the next must step over).  The sweep visits
@@ -255,7 +337,9 @@ static int64
 expire_ids(Datum ids, TimestampTz now, bool lazy, TrCountDelta *acc)
 {
 	Datum		values[2] = {ids, TimestampTzGetDatum(now)};
-	uint64		n = tr_exec(TP_EXPIRE_BY_IDS, values, NULL, SPI_OK_SELECT);
+	bool		ga = tr_has_ga();
+	uint64		n = tr_exec(ga ? TP_EXPIRE_BY_IDS_GA : TP_EXPIRE_BY_IDS, values, NULL,
+							SPI_OK_SELECT);
 	SPITupleTable *tt = SPI_tuptable;
 	int64		expired = 0;
 
@@ -272,6 +356,8 @@ expire_ids(Datum ids, TimestampTz now, bool lazy, TrCountDelta *acc)
 			tr_count_add(event, seats);
 		if (tr_log_events)
 			log_expired(tt->vals[i], tt->tupdesc, DatumGetUUIDP(event), lazy);
+		if (ga)
+			give_back_ga(tt->vals[i], tt->tupdesc);
 	}
 	SPI_freetuptable(tt);
 	return expired;
@@ -377,11 +463,13 @@ expire_batch(TimestampTz now, pg_uuid_t *last_event, TimestampTz *last_exp,
 	for (uint64 i = 0; i < n; i++)
 	{
 		bool		isnull;
-		TrSeatList	list = tr_seat_list_datum(SPI_getbinval(tt->vals[i], tt->tupdesc, 2, &isnull));
+		TrSeatList	seats = res_seats(SPI_getbinval(tt->vals[i], tt->tupdesc, 2, &isnull));
+		TrSeatList	list;
 		int			busy;
 
 		memcpy(last_id, DatumGetUUIDP(SPI_getbinval(tt->vals[i], tt->tupdesc, 1, &isnull)),
 			   UUID_LEN);
+		list = res_lock_list(&seats, last_id);
 		*last_exp = DatumGetTimestampTz(SPI_getbinval(tt->vals[i], tt->tupdesc, 3, &isnull));
 		memcpy(last_event, DatumGetUUIDP(SPI_getbinval(tt->vals[i], tt->tupdesc, 4, &isnull)),
 			   UUID_LEN);

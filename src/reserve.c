@@ -31,7 +31,7 @@
  * doc/scale-out.md) finds a reservation's shard from its id alone.  The
  * other 90 bits stay random.
  */
-static void
+void
 tr_new_uuid(pg_uuid_t *u, const pg_uuid_t *event)
 {
 	if (!pg_strong_random(u->data, UUID_LEN - TR_RES_ID_EVENT_BYTES))
@@ -58,11 +58,18 @@ replay_lookup(const char *user, const char *key, const pg_uuid_t *event,
 	pg_uuid_t  *stored_event;
 	TrSeatList	stored;
 
-	if (tr_exec(TP_RES_BY_KEY, values, NULL, SPI_OK_SELECT) == 0)
+	ArrayType  *stored_arr;
+
+	if (tr_exec(tr_has_ga() ? TP_RES_BY_KEY_GA : TP_RES_BY_KEY, values, NULL, SPI_OK_SELECT) == 0)
 		return false;
 	desc = SPI_tuptable->tupdesc;
 	stored_event = DatumGetUUIDP(tr_getdatum(0, SPI_fnumber(desc, "event_id"), &isnull));
-	stored = tr_seat_list_datum(tr_getdatum(0, SPI_fnumber(desc, "seat_ids"), &isnull));
+	stored_arr = DatumGetArrayTypeP(tr_getdatum(0, SPI_fnumber(desc, "seat_ids"), &isnull));
+	/* a general admission reservation has no seats: never the same request */
+	stored.n = 0;
+	stored.ids = NULL;
+	if (ArrayGetNItems(ARR_NDIM(stored_arr), ARR_DIMS(stored_arr)) > 0)
+		stored = tr_seat_list_datum(PointerGetDatum(stored_arr));
 	if (memcmp(stored_event, event, UUID_LEN) != 0 || stored.n != seats->n ||
 		memcmp(stored.ids, seats->ids, sizeof(pg_uuid_t) * seats->n) != 0)
 		ereport(ERROR,
@@ -229,7 +236,8 @@ insert_reservation(const pg_uuid_t *res_id, const pg_uuid_t *event, const char *
 	values[5] = Int64GetDatum(total);
 	values[6] = TimestampTzGetDatum(now + hold_usecs);
 	values[7] = TimestampTzGetDatum(now);
-	if (tr_exec(TP_INSERT_RES, values, nulls, SPI_OK_INSERT_RETURNING) != 1)
+	if (tr_exec(tr_has_ga() ? TP_INSERT_RES_GA : TP_INSERT_RES, values, nulls,
+				SPI_OK_INSERT_RETURNING) != 1)
 		elog(ERROR, "ticketres: reservation insert returned no row");
 }
 

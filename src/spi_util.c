@@ -168,6 +168,69 @@ static TrPlan tr_plans[TP__COUNT] = {
 		"   WHERE status = 'pending' AND expires_at <= $2 AND event_id = $1)::int8",
 		2, {UUIDOID, TIMESTAMPTZOID}
 	},
+	/* 0.2 variants, for a database with the GA columns (tr_has_ga) */
+	[TP_RES_BY_KEY_GA] = {
+		"SELECT id, event_id, user_id, seat_ids,"
+		" CASE WHEN status = 'pending' AND expires_at <= $3"
+		"  THEN 'expired'::ticketres.reservation_status ELSE status END AS status,"
+		" idempotency_key, total_amount, expires_at, created_at, confirmed_at, cancelled_at,"
+		" ga_area_id, quantity"
+		" FROM ticketres.reservations WHERE user_id = $1 AND idempotency_key = $2",
+		3, {TEXTOID, TEXTOID, TIMESTAMPTZOID}
+	},
+	[TP_INSERT_RES_GA] = {
+		"INSERT INTO ticketres.reservations (id, event_id, user_id, seat_ids, status,"
+		" idempotency_key, total_amount, expires_at, created_at, quantity)"
+		" SELECT $1, $2, $3, $4, 'pending', $5, $6, $7, $8, cardinality($4)"
+		" RETURNING *",
+		4, {0}					/* argument types filled in tr_plan_get */
+	},
+	[TP_RES_BY_ID_GA] = {
+		"SELECT user_id, status::text, expires_at, seat_ids, event_id, ga_area_id, quantity"
+		" FROM ticketres.reservations WHERE id = $1",
+		1, {UUIDOID}
+	},
+	/* as TP_EXPIRE_BY_IDS, plus per event the GA areas and quantities freed */
+	[TP_EXPIRE_BY_IDS_GA] = {
+		"WITH r AS (UPDATE ticketres.reservations SET status = 'expired'"
+		"   WHERE id = ANY ($1) AND status = 'pending' AND expires_at <= $2"
+		"   RETURNING id, event_id, user_id, seat_ids, ga_area_id, quantity),"
+		" u AS (UPDATE ticketres.seats s SET status = 'available', reservation_id = NULL,"
+		"   updated_at = $2"
+		"   FROM (SELECT r.id AS rid, unnest(r.seat_ids) AS sid FROM r) x"
+		"   WHERE s.id = x.sid AND s.reservation_id = x.rid AND s.status = 'reserved'"
+		"   RETURNING x.rid),"
+		" e AS (SELECT r.event_id, r.id, r.user_id, r.ga_area_id, r.quantity,"
+		"   count(u.rid) AS nseats"
+		"   FROM r LEFT JOIN u ON u.rid = r.id"
+		"   GROUP BY r.event_id, r.id, r.user_id, r.ga_area_id, r.quantity)"
+		" SELECT event_id, count(*), sum(nseats)::int8,"
+		"   array_agg(id), array_agg(user_id),"
+		"   array_agg(CASE WHEN ga_area_id IS NULL THEN nseats ELSE quantity END::int8),"
+		"   array_agg(ga_area_id) FILTER (WHERE ga_area_id IS NOT NULL),"
+		"   array_agg(quantity::int8) FILTER (WHERE ga_area_id IS NOT NULL)"
+		" FROM e GROUP BY event_id",
+		2, {UUIDARRAYOID, TIMESTAMPTZOID}
+	},
+	/* the GA ticket counter: as TP_COUNT_ADD* (never waits) */
+	[TP_GA_ADD] = {
+		"UPDATE ticketres.ga_counts SET available = available + $3"
+		" WHERE area_id = $1 AND stripe = (SELECT stripe FROM ticketres.ga_counts"
+		"   WHERE area_id = $1 AND stripe = $2 FOR UPDATE SKIP LOCKED)",
+		3, {UUIDOID, INT4OID, INT8OID}
+	},
+	[TP_GA_ADD_FREE] = {
+		"UPDATE ticketres.ga_counts SET available = available + $2"
+		" WHERE area_id = $1 AND stripe = (SELECT stripe FROM ticketres.ga_counts"
+		"   WHERE area_id = $1 ORDER BY stripe LIMIT 1 FOR UPDATE SKIP LOCKED)",
+		2, {UUIDOID, INT8OID}
+	},
+	[TP_GA_ADD_NEW] = {
+		"INSERT INTO ticketres.ga_counts (area_id, stripe, available)"
+		" SELECT $1, nextval('ticketres.seat_counts_overflow_seq'), $2"
+		" WHERE EXISTS (SELECT FROM ticketres.ga_areas WHERE id = $1)",
+		2, {UUIDOID, INT8OID}
+	},
 };
 
 /* the statements with more than four arguments */
@@ -190,7 +253,7 @@ tr_plan_get(TrPlanId id)
 		int			nargs = p->nargs;
 		SPIPlanPtr	plan;
 
-		if (id == TP_INSERT_RES)
+		if (id == TP_INSERT_RES || id == TP_INSERT_RES_GA)
 		{
 			types = insert_res_types;
 			nargs = lengthof(insert_res_types);

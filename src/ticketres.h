@@ -7,7 +7,8 @@
  *   args.c       argument checking: seat id arrays, holds, keys, limits
  *   identity.c   who the caller is (user_id argument vs. PostgREST JWT sub)
  *   locks.c      transaction-scoped advisory locks on seats and idempotency keys
- *   counts.c     the striped exact availability counter
+ *   counts.c     the striped exact availability counter (seats and GA areas)
+ *   inventory.c  SQL helpers of general admission and best available
  *   reserve.c    tr_reserve: the seat guard, idempotency, lazy expiry
  *   lifecycle.c  tr_confirm, tr_cancel, tr_expire
  *   metrics.c    shared-memory counters and histograms for tr_metrics()
@@ -64,6 +65,14 @@ typedef enum TrPlanId
 	TP_RELEASE_SEATS,
 	TP_EXPIRE_CANDIDATES,
 	TP_AVAILABLE,
+	/* 0.2 (general admission): chosen when tr_has_ga() */
+	TP_RES_BY_KEY_GA,
+	TP_INSERT_RES_GA,
+	TP_RES_BY_ID_GA,
+	TP_EXPIRE_BY_IDS_GA,
+	TP_GA_ADD,
+	TP_GA_ADD_FREE,
+	TP_GA_ADD_NEW,
 	TP__COUNT
 } TrPlanId;
 
@@ -103,6 +112,11 @@ extern bool tr_lock_idempotency_key(const char *user_id, const char *key);
 extern int	tr_count_stripe(void);
 extern void tr_count_add(Datum event_id, int64 delta);
 extern int64 tr_count_fold(void);
+extern void tr_ga_add(Datum area_id, int64 delta);
+extern bool tr_has_ga(void);
+
+/* ---- reserve.c ---- */
+extern void tr_new_uuid(pg_uuid_t *u, const pg_uuid_t *event);
 
 /* ---- lifecycle.c (shared with reserve.c) ---- */
 extern int	tr_expire_lock_budget;

@@ -79,6 +79,32 @@ tr_psql -c "SELECT (SELECT count(*) FROM ticketres.seats s JOIN demo_hot h USING
                    tr_available_count('$EVENT') AS available_now,
                    (SELECT count(*) FROM (SELECT sid FROM ticketres.reservations r, unnest(r.seat_ids) sid
                      WHERE r.status IN ('pending','confirmed') GROUP BY sid HAVING count(*) > 1) d) AS double_sold_seats"
+
+# the same buyers on a general admission area (1-4 tickets each try) and
+# asking for the best available pairs, at once
+tr_psql -At -c "SELECT count(*) FROM tr_add_ga_area('$EVENT', 'Standing', 300, 3500)" >/dev/null
+tr_psql <<SQL
+CREATE FUNCTION demo_try_more(buyer int) RETURNS void LANGUAGE plpgsql AS \$\$
+BEGIN
+  IF buyer % 2 = 0 THEN
+    PERFORM tr_reserve_ga('$EVENT', 'Standing', 1 + floor(random() * 4)::int, 'buyer-' || buyer);
+    INSERT INTO demo_outcome VALUES ('00000', 'GA tickets held');
+  ELSE
+    PERFORM tr_reserve_best('$EVENT', 2, 'buyer-' || buyer);
+    INSERT INTO demo_outcome VALUES ('00000', 'best pair held');
+  END IF;
+EXCEPTION WHEN OTHERS THEN
+  INSERT INTO demo_outcome VALUES (SQLSTATE, SQLERRM);
+END \$\$;
+TRUNCATE demo_outcome;
+SQL
+echo 'SELECT demo_try_more(:client_id);' >"$TR_TMP/demo/more.sql"
+"$PGBIN/pgbench" -n -f "$TR_TMP/demo/more.sql" -c "$CLIENTS" -j 2 -t "$TRIES" >"$TR_TMP/demo/pgbench-more.log" 2>&1 \
+  || { cat "$TR_TMP/demo/pgbench-more.log"; tr_die "pgbench (GA and best available) failed"; }
+echo
+echo "== general admission (area of 300) and best-available pairs, same buyers"
+tr_psql -c "SELECT sqlstate, message, count(*) FROM demo_outcome GROUP BY 1, 2 ORDER BY 3 DESC"
+tr_psql -c "SELECT name, capacity, available FROM tr_list_ga_areas('$EVENT')"
 tr_psql -c "SELECT * FROM ticketres.check_invariants()"
 echo "Redis seat locks: health $(tr_psql -At -c "SELECT tr_health() -> 'redis'"), keys left after the on-sale: $(tr_redis demo DBSIZE)"
 

@@ -42,6 +42,8 @@ CREATE TABLE ticketres.seats (
     status ticketres.seat_status NOT NULL DEFAULT 'available',
     reservation_id uuid,
     updated_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    -- best available (0.2): lower is better; added last, as the update adds it
+    rank int,
     UNIQUE (event_id, label),
     -- a seat points at a reservation exactly when it is reserved or confirmed
     CHECK ((status IN ('reserved', 'confirmed')) = (reservation_id IS NOT NULL))
@@ -56,7 +58,8 @@ CREATE TABLE ticketres.reservations (
     event_id uuid NOT NULL,
     user_id text NOT NULL CHECK (pg_catalog.length(user_id) BETWEEN 1 AND 200),
     seat_ids uuid[] NOT NULL
-        CHECK (pg_catalog.cardinality(seat_ids) BETWEEN 1 AND 1000
+        CONSTRAINT reservations_seat_ids_check
+        CHECK (pg_catalog.cardinality(seat_ids) BETWEEN 0 AND 1000
                AND pg_catalog.array_ndims(seat_ids) = 1),
     status ticketres.reservation_status NOT NULL DEFAULT 'pending',
     idempotency_key text CHECK (pg_catalog.octet_length(idempotency_key) BETWEEN 1 AND 200),
@@ -65,9 +68,16 @@ CREATE TABLE ticketres.reservations (
     created_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
     confirmed_at timestamptz,
     cancelled_at timestamptz,
+    -- general admission (0.2): a reservation holds seats (ga_area_id NULL,
+    -- quantity = the number of seats) or quantity tickets of an area (no seats)
+    ga_area_id uuid,
+    quantity int CONSTRAINT reservations_quantity_check CHECK (quantity BETWEEN 1 AND 1000),
     UNIQUE (user_id, idempotency_key),
     CHECK (status <> 'confirmed' OR confirmed_at IS NOT NULL),
-    CHECK (status <> 'cancelled' OR cancelled_at IS NOT NULL)
+    CHECK (status <> 'cancelled' OR cancelled_at IS NOT NULL),
+    CONSTRAINT reservations_kind_check CHECK (CASE WHEN ga_area_id IS NULL
+        THEN pg_catalog.cardinality(seat_ids) > 0
+        ELSE pg_catalog.cardinality(seat_ids) = 0 AND quantity IS NOT NULL END)
 );
 -- the pending holds of each event by expiry: the overdue part of
 -- tr_available_count reads only its own event's overdue holds, and tr_expire
@@ -122,3 +132,48 @@ CREATE INDEX audit_log_at_idx ON ticketres.audit_log (at);
 COMMENT ON TABLE ticketres.audit_log IS 'every admin action: who (actor), when (at), what (action, ids, details), why (reason)';
 SELECT pg_catalog.pg_extension_config_dump('ticketres.audit_log', '');
 SELECT pg_catalog.pg_extension_config_dump('ticketres.audit_log_id_seq', '');
+
+------------------------------------------------------------------------------
+-- General admission and best available (0.2).  The same statements are in
+-- upgrade/0.1--0.2.sql: keep the two identical.
+------------------------------------------------------------------------------
+
+-- the overdue GA holds of an area, for tr_ga_available and lazy expiry
+CREATE INDEX reservations_ga_pending_idx ON ticketres.reservations (ga_area_id, expires_at, id)
+    INCLUDE (quantity) WHERE status = 'pending' AND ga_area_id IS NOT NULL;
+
+-- best available: the available seats by rank (ties as DESIGN §9 breaks
+-- them), and by place in a row for the blocks of together seats
+CREATE INDEX seats_best_idx ON ticketres.seats (event_id, rank, section, row_label, seat_number)
+    WHERE status = 'available';
+CREATE INDEX seats_row_idx ON ticketres.seats (event_id, section, row_label, seat_number)
+    WHERE status = 'available';
+
+CREATE TABLE ticketres.ga_areas (
+    id uuid PRIMARY KEY DEFAULT pg_catalog.gen_random_uuid(),
+    event_id uuid NOT NULL REFERENCES ticketres.events (id) ON DELETE CASCADE,
+    name text NOT NULL CHECK (pg_catalog.length(name) BETWEEN 1 AND 100),
+    capacity int NOT NULL CHECK (capacity >= 0),
+    price bigint NOT NULL DEFAULT 0 CHECK (price BETWEEN 0 AND 1000000000000),
+    created_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    UNIQUE (event_id, name)
+);
+
+-- Tickets left per area without a hot row, like seat_counts: stripes whose
+-- sum is capacity minus the quantity of pending (overdue or not) and
+-- confirmed GA reservations.  Never below zero: the CHECK is the last guard
+-- against selling one ticket over capacity.
+CREATE TABLE ticketres.ga_counts (
+    area_id uuid NOT NULL REFERENCES ticketres.ga_areas (id) ON DELETE CASCADE,
+    stripe int NOT NULL CHECK (stripe >= 0),
+    available bigint NOT NULL DEFAULT 0 CHECK (available >= 0),
+    PRIMARY KEY (area_id, stripe)
+) WITH (fillfactor = 50);
+
+-- a GA area with its tickets available now (tr_list_ga_areas)
+CREATE TYPE ticketres.ga_area_availability AS (id uuid, event_id uuid, name text, capacity int,
+    price bigint, created_at timestamptz, available bigint);
+COMMENT ON TABLE ticketres.ga_areas IS 'general admission areas of events: a capacity and a price, no seats';
+COMMENT ON TABLE ticketres.ga_counts IS 'striped exact count of tickets left per GA area (sum over stripes)';
+SELECT pg_catalog.pg_extension_config_dump('ticketres.ga_areas', '');
+SELECT pg_catalog.pg_extension_config_dump('ticketres.ga_counts', '');

@@ -25,8 +25,8 @@ BEGIN
         SELECT i, CASE
             WHEN jsonb_typeof(s) <> 'object' THEN 'is not an object'
             WHEN EXISTS (SELECT 1 FROM jsonb_object_keys(s) k
-                          WHERE k NOT IN ('label', 'section', 'row', 'number', 'price'))
-                THEN 'has an unknown key (allowed: label, section, row, number, price)'
+                          WHERE k NOT IN ('label', 'section', 'row', 'number', 'price', 'rank'))
+                THEN 'has an unknown key (allowed: label, section, row, number, price, rank)'
             WHEN jsonb_typeof(s -> 'label') IS DISTINCT FROM 'string'
                  OR length(s ->> 'label') NOT BETWEEN 1 AND 100
                 THEN 'needs a label of 1 to 100 characters'
@@ -44,6 +44,11 @@ BEGIN
                      AND ((s ->> 'price')::numeric NOT BETWEEN 0 AND 1000000000000
                           OR (s ->> 'price')::numeric % 1 <> 0))
                 THEN 'needs a price that is a whole number from 0 to 1000000000000'
+            WHEN jsonb_typeof(s -> 'rank') NOT IN ('number', 'null')
+                 OR (jsonb_typeof(s -> 'rank') = 'number'
+                     AND ((s ->> 'rank')::numeric NOT BETWEEN 0 AND 2147483647
+                          OR (s ->> 'rank')::numeric % 1 <> 0))
+                THEN 'has a rank that is not a whole number from 0 to 2147483647'
             END AS why
         FROM jsonb_array_elements(seats) WITH ORDINALITY AS a(s, i)) v
     WHERE why IS NOT NULL ORDER BY i LIMIT 1;
@@ -57,9 +62,9 @@ BEGIN
             DETAIL = format('Label %L appears more than once.', bad.label);
     END IF;
     BEGIN
-        INSERT INTO ticketres.seats (event_id, label, section, row_label, seat_number, price)
+        INSERT INTO ticketres.seats (event_id, label, section, row_label, seat_number, price, rank)
         SELECT tr_add_seats.event_id, s ->> 'label', s ->> 'section', s ->> 'row',
-               (s ->> 'number')::int, coalesce((s ->> 'price')::bigint, 0)
+               (s ->> 'number')::int, coalesce((s ->> 'price')::bigint, 0), (s ->> 'rank')::int
           FROM jsonb_array_elements(seats) AS a(s);
     EXCEPTION WHEN unique_violation THEN
         RAISE EXCEPTION 'seat label already exists' USING ERRCODE = '22023',
@@ -107,10 +112,13 @@ BEGIN
               || '7' || substr(md5(random()::text), 1, 3)
               || substr('89ab', 1 + (random() * 3)::int, 1) || substr(md5(random()::text), 1, 7);
     BEGIN
-        INSERT INTO ticketres.seats (id, event_id, label, section, row_label, seat_number, price)
+        -- rank (best available): front rows first, then the centre of each
+        -- row outwards (ticketres._centre_rank, inlined)
+        INSERT INTO ticketres.seats (id, event_id, label, section, row_label, seat_number, price, rank)
         SELECT (prefix || lpad(to_hex((r - 1) * seats_per_row + s), 8, '0'))::uuid,
                tr_generate_seats.event_id, section || '-' || r || '-' || s, section, r::text, s,
-               tr_generate_seats.price
+               tr_generate_seats.price,
+               (r - 1) * seats_per_row + abs(2 * s - (seats_per_row + 1)) - (2 * s < seats_per_row + 1)::int
           FROM generate_series(1, rows) AS r, generate_series(1, seats_per_row) AS s;
     EXCEPTION WHEN unique_violation THEN
         RAISE EXCEPTION 'seat label already exists' USING ERRCODE = '22023',
@@ -140,7 +148,7 @@ BEGIN
         SELECT s.id, s.event_id, s.label, s.section, s.row_label, s.seat_number, s.price,
                CASE WHEN r.id IS NULL THEN s.status ELSE 'available' END AS status,
                NULL::uuid AS reservation_id,     -- whose hold it is is nobody else's business
-               s.updated_at
+               s.updated_at, s.rank
           FROM ticketres.seats s
           LEFT JOIN ticketres.reservations r
             ON s.status = 'reserved' AND r.id = s.reservation_id
@@ -204,10 +212,10 @@ AS $$ SELECT ticketres._set_blocked(event_id, seat_ids, reason, false) $$;
 
 COMMENT ON FUNCTION tr_add_seats(uuid, jsonb) IS
 $$Add seats to an event, all or nothing.
-seats is a JSON array of {"label", "section", "row", "number", "price"}; label is required and unique per event, price is in minor currency units. Returns the number added. Errors: 22023 bad argument or existing label, PT404 event not found.$$;
+seats is a JSON array of {"label", "section", "row", "number", "price", "rank"}; label is required and unique per event, price is in minor currency units, rank orders the seats for tr_reserve_best (lower is better; without it a seat comes last). Returns the number added. Errors: 22023 bad argument or existing label, PT404 event not found.$$;
 COMMENT ON FUNCTION tr_generate_seats(uuid, text, int, int, bigint) IS
 $$Generate a block of seats labelled section-row-number.
-Adds rows * seats_per_row seats (at most 5,000,000) at one price. Returns the number added. Errors: 22023 bad argument or existing labels, PT404 event not found.$$;
+Adds rows * seats_per_row seats (at most 5,000,000) at one price, ranked for tr_reserve_best: row 1 first, each row from its centre outwards. Returns the number added. Errors: 22023 bad argument or existing labels, PT404 event not found.$$;
 COMMENT ON FUNCTION tr_list_seats(uuid, text) IS
 $$The seat map of an event.
 Optionally only seats of one status (available, reserved, confirmed, blocked). A seat whose hold has ended is shown as available; reservation_id is never shown. Errors: 22023 bad status, PT404 event not found.$$;

@@ -112,7 +112,8 @@ BEGIN
         RAISE EXCEPTION 'reason must not be empty' USING ERRCODE = '22023';
     END IF;
     r := ticketres._admin_reservation(reservation_id, '{pending,confirmed}');
-    PERFORM ticketres._try_lock_seats(r.event_id, r.seat_ids);
+    PERFORM ticketres._try_lock_seats(r.event_id,
+        CASE WHEN cardinality(r.seat_ids) = 0 THEN ARRAY[r.id] ELSE r.seat_ids END);  -- GA: its own id
     UPDATE ticketres.reservations x SET status = 'cancelled', cancelled_at = clock_timestamp()
      WHERE x.id = r.id AND x.status = r.status RETURNING x.* INTO res;
     IF NOT FOUND THEN   -- moved between our read and our locks: report its state now
@@ -132,9 +133,14 @@ BEGIN
             HINT = 'Nothing was changed. Run ticketres.check_invariants().';
     END IF;
     PERFORM ticketres._count_add(r.event_id, n);
+    IF r.ga_area_id IS NOT NULL THEN    -- general admission: the tickets go back to the area
+        PERFORM ticketres._ga_add(r.ga_area_id, r.quantity);
+    END IF;
     PERFORM ticketres._audit('release_reservation', 'released', r.event_id, r.id, r.seat_ids, reason,
                              jsonb_build_object('previous_status', r.status, 'user_id', r.user_id,
-                                                'total_amount', r.total_amount),
+                                                'total_amount', r.total_amount)
+                             || CASE WHEN r.ga_area_id IS NULL THEN '{}'::jsonb
+                                ELSE jsonb_build_object('ga_area_id', r.ga_area_id, 'quantity', r.quantity) END,
                              r.user_id);
     RETURN res;
 END
@@ -167,7 +173,8 @@ BEGIN
             DETAIL = format('Reservation %s was made at %s; its hold may last until %s at most.',
                             r.id, r.created_at, r.created_at + max_hold);
     END IF;
-    PERFORM ticketres._try_lock_seats(r.event_id, r.seat_ids);
+    PERFORM ticketres._try_lock_seats(r.event_id,
+        CASE WHEN cardinality(r.seat_ids) = 0 THEN ARRAY[r.id] ELSE r.seat_ids END);  -- GA: its own id
     UPDATE ticketres.reservations x SET expires_at = new_expiry
      WHERE x.id = r.id AND x.status = 'pending' AND x.expires_at = r.expires_at
        AND x.expires_at > clock_timestamp()
@@ -193,7 +200,7 @@ COMMENT ON FUNCTION tr_confirm(uuid, text) IS
 $$Confirm (buy) a pending reservation.
 Errors: PT404 reservation not found, PT409 reservation not pending / seat busy, PT410 hold expired, PT403 user mismatch.$$;
 COMMENT ON FUNCTION tr_cancel(uuid, text) IS
-$$Cancel a pending reservation and give its seats back.
+$$Cancel a pending reservation and give its seats (or general admission tickets) back.
 Errors: PT404 reservation not found, PT409 reservation not pending / seat busy, PT403 user mismatch.$$;
 COMMENT ON FUNCTION tr_get_reservation(uuid, text) IS
 $$Read one of the caller's reservations.

@@ -10,17 +10,21 @@ SET search_path = pg_catalog, pg_temp
 AS $$
     SELECT CASE tier
     WHEN 'anon' THEN ARRAY['tr_get_event(uuid)', 'tr_list_events(int, int)',
-        'tr_list_seats(uuid, text)', 'tr_available_count(uuid)']
+        'tr_list_seats(uuid, text)', 'tr_available_count(uuid)',
+        'tr_list_ga_areas(uuid)', 'tr_ga_available(uuid, text)']
     WHEN 'anon_opt' THEN ARRAY['tr_health()']
     WHEN 'authenticated' THEN ARRAY['tr_reserve(uuid, text, uuid[], text, interval)',
         'tr_confirm(uuid, text)', 'tr_cancel(uuid, text)', 'tr_get_reservation(uuid, text)',
-        'tr_list_reservations(text, int, int)']
+        'tr_list_reservations(text, int, int)',
+        'tr_reserve_ga(uuid, text, int, text, text, interval)',
+        'tr_reserve_best(uuid, int, text, text, bigint, boolean, text, interval)']
     WHEN 'authenticated_opt' THEN ARRAY[]::text[]
     WHEN 'admin' THEN ARRAY[
         'tr_create_event(text, timestamptz, timestamptz, text, text, interval, int)',
         'tr_update_event(uuid, text, timestamptz, timestamptz, text, text, interval, int)',
         'tr_delete_event(uuid)', 'tr_add_seats(uuid, jsonb)',
-        'tr_generate_seats(uuid, text, int, int, bigint)', 'tr_expire(int)']
+        'tr_generate_seats(uuid, text, int, int, bigint)', 'tr_expire(int)',
+        'tr_add_ga_area(uuid, text, int, bigint)', 'tr_update_ga_area(uuid, int, bigint)']
     WHEN 'admin_opt' THEN ARRAY['tr_metrics()', 'tr_schedule_expiry(text)',
         'tr_unschedule_expiry()', 'tr_block_seats(uuid, uuid[], text)',
         'tr_unblock_seats(uuid, uuid[], text)', 'tr_release_reservation(uuid, text)',

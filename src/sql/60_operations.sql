@@ -43,7 +43,8 @@ AS $$
     UNION ALL
     SELECT 'total_amount is the sum of seat prices', count(*)
       FROM ticketres.reservations r
-     WHERE r.total_amount <> (SELECT coalesce(sum(s.price), 0) FROM ticketres.seats s
+     WHERE r.ga_area_id IS NULL
+       AND r.total_amount <> (SELECT coalesce(sum(s.price), 0) FROM ticketres.seats s
                                WHERE s.id = ANY (r.seat_ids))
     UNION ALL
     SELECT 'availability counter equals available seats', count(*)
@@ -54,6 +55,27 @@ AS $$
     SELECT 'reservation belongs to an existing event', count(*)
       FROM ticketres.reservations r
      WHERE NOT EXISTS (SELECT 1 FROM ticketres.events e WHERE e.id = r.event_id)
+    UNION ALL
+    SELECT 'reservation quantity is its number of seats, or its GA tickets of an area of its event', count(*)
+      FROM ticketres.reservations r
+     WHERE (r.ga_area_id IS NULL AND r.quantity IS DISTINCT FROM cardinality(r.seat_ids))
+        OR (r.ga_area_id IS NOT NULL
+            AND NOT EXISTS (SELECT 1 FROM ticketres.ga_areas a WHERE a.id = r.ga_area_id AND a.event_id = r.event_id))
+    UNION ALL
+    -- invariant 5 (general admission)
+    SELECT 'GA area: live tickets within capacity, tr_ga_available = capacity - live', count(*)
+      FROM ticketres.ga_areas a
+      CROSS JOIN LATERAL (SELECT coalesce(sum(r.quantity), 0) AS n FROM ticketres.reservations r
+                           WHERE r.ga_area_id = a.id
+                             AND (r.status = 'confirmed'
+                                  OR (r.status = 'pending' AND r.expires_at > clock_timestamp()))) live
+     WHERE live.n > a.capacity OR ticketres._ga_left(a.id) <> a.capacity - live.n
+    UNION ALL
+    SELECT 'GA counter equals capacity minus pending and confirmed tickets', count(*)
+      FROM ticketres.ga_areas a
+     WHERE (SELECT coalesce(sum(c.available), 0) FROM ticketres.ga_counts c WHERE c.area_id = a.id)
+        <> a.capacity - (SELECT coalesce(sum(r.quantity), 0) FROM ticketres.reservations r
+                          WHERE r.ga_area_id = a.id AND r.status IN ('pending', 'confirmed'))
 $$;
 
 
@@ -265,6 +287,18 @@ AS $$
                        JOIN (SELECT c.event_id, sum(c.available) AS n FROM ticketres.seat_counts c
                               GROUP BY 1) a ON a.event_id = live.id
                        LEFT JOIN overdue o ON o.event_id = live.id), '')
+        || E'# HELP ticketres_ga_capacity Capacity of each general admission area, per event that has not ended.\n'
+        || E'# TYPE ticketres_ga_capacity gauge\n'
+        || coalesce((SELECT string_agg(format('ticketres_ga_capacity{event="%s",area="%s"} %s',
+                                              a.event_id, a.id, a.capacity),
+                                       E'\n' ORDER BY a.event_id, a.id) || E'\n'
+                       FROM ticketres.ga_areas a JOIN live ON live.id = a.event_id), '')
+        || E'# HELP ticketres_ga_available What tr_ga_available reports, per area of an event that has not ended.\n'
+        || E'# TYPE ticketres_ga_available gauge\n'
+        || coalesce((SELECT string_agg(format('ticketres_ga_available{event="%s",area="%s"} %s',
+                                              a.event_id, a.id, ticketres._ga_left(a.id)),
+                                       E'\n' ORDER BY a.event_id, a.id) || E'\n'
+                       FROM ticketres.ga_areas a JOIN live ON live.id = a.event_id), '')
 $$;
 
 CREATE OR REPLACE FUNCTION tr_metrics() RETURNS @extschema@."text/plain"

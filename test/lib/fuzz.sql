@@ -94,7 +94,8 @@ INSERT INTO fuzz.pool (typ, expr) VALUES
   ('jsonb', $$'[{"label": "q''\"\\ \u00e9 😀", "row": 7, "number": -3}]'::jsonb$$),
   ('jsonb', '(repeat(''['', 1000) || repeat('']'', 1000))::jsonb'),
   ('jsonb', '(SELECT jsonb_agg(jsonb_build_object(''label'', ''L'' || g)) FROM generate_series(1, 100001) g)'),
-  ('name', 'NULL::name'), ('name', '''postgres''::name'), ('name', '''fuzz_dup''::name');
+  ('name', 'NULL::name'), ('name', '''postgres''::name'), ('name', '''fuzz_dup''::name'),
+  ('boolean', 'NULL::boolean'), ('boolean', 'true'), ('boolean', 'false');
 
 -- hostile JWT claims the identity check must survive
 CREATE TABLE fuzz.claims (c text);
@@ -121,6 +122,8 @@ CREATE FUNCTION fuzz.sane(argname text, typ text) RETURNS text LANGUAGE sql AS $
         WHEN 'lim' THEN '20' WHEN 'off' THEN '0' WHEN 'max_rows' THEN '10'
         WHEN 'reason' THEN '''fuzz''' WHEN 'extend_by' THEN '''1 second''::interval'
         WHEN 'schedule' THEN '''* * * * *'''
+        WHEN 'area' THEN '''Floor''' WHEN 'quantity' THEN '1' WHEN 'capacity' THEN '10'
+        WHEN 'area_id' THEN '(SELECT id FROM ticketres.ga_areas LIMIT 1)'
         ELSE 'NULL::' || typ END
 $$;
 

@@ -155,7 +155,7 @@ SELECT throws_ok($$SELECT tr_add_seats(pg_temp.id('ev'), '[{"label":"Z-1"}, {"se
 SELECT throws_ok($$SELECT tr_add_seats(pg_temp.id('ev'), '[{"label":"Z-1","price":-3}]')$$,
     '22023', 'seats[0] needs a price that is a whole number from 0 to 1000000000000', 'tr_add_seats: a negative price');
 SELECT throws_ok($$SELECT tr_add_seats(pg_temp.id('ev'), '[{"label":"Z-1","colour":"red"}]')$$,
-    '22023', 'seats[0] has an unknown key (allowed: label, section, row, number, price)', 'tr_add_seats: an unknown key');
+    '22023', 'seats[0] has an unknown key (allowed: label, section, row, number, price, rank)', 'tr_add_seats: an unknown key');
 SELECT throws_ok($$SELECT tr_add_seats(pg_temp.id('ev'), '[{"label":"Z-1"},{"label":"Z-1"}]')$$,
     '22023', 'seats contains a duplicate label', 'tr_add_seats: a label twice in one call');
 SELECT throws_ok($$SELECT tr_add_seats(pg_temp.id('ev'), '[{"label":"Z-1"},{"label":"A-1"}]')$$,

@@ -53,9 +53,9 @@ is "$(qo -c "SELECT count(*) FROM ticketres.reservations")/$(qo -c "SELECT count
   "0.1 database filled: 5 reservations, 3 audit rows"
 
 tables="events seats reservations seat_counts audit_log"
-snapshot() {  # one md5 per table, of all its rows
+snapshot() {  # one md5 per table, of all its rows (their 0.1 columns: 0.2 adds some)
   for t in $tables; do
-    printf '%s %s\n' "$t" "$(qo -c "SELECT count(*) || ':' || md5(coalesce(string_agg(x::text, ',' ORDER BY x::text), '')) FROM ticketres.$t x")"
+    printf '%s %s\n' "$t" "$(qo -c "SELECT count(*) || ':' || md5(coalesce(string_agg(y, ',' ORDER BY y), '')) FROM (SELECT (to_jsonb(x) - ARRAY['rank', 'ga_area_id', 'quantity'])::text AS y FROM ticketres.$t x) z")"
   done
 }
 before=$(snapshot)
@@ -114,6 +114,10 @@ else
 fi
 
 # the data keeps working after the update
+is "$(qo -c "SELECT count(*) FROM ticketres.seats WHERE rank IS NULL OR rank <> (row_label::int - 1) * 20 + abs(2 * seat_number - 21) - (2 * seat_number < 21)::int AND section = 'A'")" 0 \
+  "the update ranks the existing seats as tr_generate_seats does (front rows, centre out)"
+is "$(qo -c "SELECT count(*) FROM ticketres.reservations WHERE quantity IS DISTINCT FROM cardinality(seat_ids) OR ga_area_id IS NOT NULL")" 0 \
+  "the update gives every existing reservation its quantity (number of seats)"
 is "$(qo -c "SELECT coalesce(sum(violations), -1) FROM ticketres.check_invariants()")" 0 "invariants hold on the updated database"
 is "$(qo -c "SELECT status FROM tr_confirm((SELECT id FROM up_ids WHERE name = 'pending'), 'carol')")" confirmed \
   "a hold made on 0.1 is confirmed on 0.2"
@@ -125,6 +129,11 @@ is "$(qo -c "SELECT status FROM tr_reserve((SELECT id FROM up_ids WHERE name = '
 is "$(qo -c "SELECT tr_available_count(id) FROM up_ids WHERE name = 'ev'")" \
    "$(qo -c "SELECT count(*) FROM ticketres.seats s JOIN up_ids u ON u.id = s.event_id AND u.name = 'ev' WHERE s.status = 'available'")" \
    "the availability count is exact after the update"
+is "$(qo -c "SELECT count(*) FROM tr_add_ga_area((SELECT id FROM up_ids WHERE name = 'ev'), 'Standing', 5, 800)")/$(qo -c "SELECT quantity || ':' || total_amount FROM tr_reserve_ga((SELECT id FROM up_ids WHERE name = 'ev'), 'Standing', 3, 'gina')")/$(qo -c "SELECT tr_ga_available((SELECT id FROM up_ids WHERE name = 'ev'), 'Standing')")" "1/3:2400/2" \
+  "an updated 0.1 event gains a general admission area and sells from it"
+is "$(qo -c "SELECT string_agg(s.label, ',' ORDER BY s.seat_number) FROM tr_reserve_best((SELECT id FROM up_ids WHERE name = 'ev'), 2, 'hank') r JOIN ticketres.seats s ON s.id = ANY (r.seat_ids)")" "A-1-10,A-1-11" \
+  "best available picks the best free pair of an updated 0.1 event"
+is "$(qo -c "SELECT coalesce(sum(violations), -1) FROM ticketres.check_invariants()")" 0 "invariants hold with GA and best-available holds on the updated database"
 is "$(qo -c "SELECT count(*) FROM tr_delete_event((SELECT id FROM up_ids WHERE name = 'ev2'))" 2>&1)" 1 \
   "an event without live reservations is deleted on 0.2 (its old reservations with it)"
 

@@ -19,3 +19,70 @@ SELECT pg_catalog.pg_extension_config_dump('ticketres.seat_counts_overflow_seq',
 
 -- functions merged or moved to C in 0.2
 DROP FUNCTION ticketres._web_schema();
+
+-- general admission and best available: new columns last, as 00_schema.sql
+-- has them; existing reservations hold seats, existing seats get their rank
+ALTER TABLE ticketres.seats ADD COLUMN rank int;
+ALTER TABLE ticketres.reservations ADD COLUMN ga_area_id uuid;
+ALTER TABLE ticketres.reservations ADD COLUMN quantity int
+    CONSTRAINT reservations_quantity_check CHECK (quantity BETWEEN 1 AND 1000);
+UPDATE ticketres.reservations SET quantity = pg_catalog.cardinality(seat_ids);
+ALTER TABLE ticketres.reservations DROP CONSTRAINT reservations_seat_ids_check;
+ALTER TABLE ticketres.reservations ADD CONSTRAINT reservations_seat_ids_check
+        CHECK (pg_catalog.cardinality(seat_ids) BETWEEN 0 AND 1000
+               AND pg_catalog.array_ndims(seat_ids) = 1);
+ALTER TABLE ticketres.reservations ADD CONSTRAINT reservations_kind_check CHECK (CASE WHEN ga_area_id IS NULL
+        THEN pg_catalog.cardinality(seat_ids) > 0
+        ELSE pg_catalog.cardinality(seat_ids) = 0 AND quantity IS NOT NULL END);
+-- the rule of tr_generate_seats (see ticketres._centre_rank): per section,
+-- rows front first, then the centre of each row outwards
+UPDATE ticketres.seats s SET rank = x.rank
+  FROM (SELECT id, (dense_rank() OVER (PARTITION BY event_id, section ORDER BY rowkey, row_label) - 1)
+                   * max(n) OVER (PARTITION BY event_id, section)
+                   + abs(2 * k - (n + 1)) - (2 * k < n + 1)::int AS rank
+          FROM (SELECT id, event_id, section, row_label,
+                       CASE WHEN row_label ~ '^[0-9]{1,9}$' THEN row_label::int END AS rowkey,
+                       row_number() OVER w AS k, count(*) OVER (PARTITION BY event_id, section, row_label) AS n
+                  FROM ticketres.seats WINDOW w AS (PARTITION BY event_id, section, row_label
+                                                    ORDER BY seat_number, label)) y) x
+ WHERE x.id = s.id;
+
+-- the overdue GA holds of an area, for tr_ga_available and lazy expiry
+CREATE INDEX reservations_ga_pending_idx ON ticketres.reservations (ga_area_id, expires_at, id)
+    INCLUDE (quantity) WHERE status = 'pending' AND ga_area_id IS NOT NULL;
+
+-- best available: the available seats by rank (ties as DESIGN §9 breaks
+-- them), and by place in a row for the blocks of together seats
+CREATE INDEX seats_best_idx ON ticketres.seats (event_id, rank, section, row_label, seat_number)
+    WHERE status = 'available';
+CREATE INDEX seats_row_idx ON ticketres.seats (event_id, section, row_label, seat_number)
+    WHERE status = 'available';
+
+CREATE TABLE ticketres.ga_areas (
+    id uuid PRIMARY KEY DEFAULT pg_catalog.gen_random_uuid(),
+    event_id uuid NOT NULL REFERENCES ticketres.events (id) ON DELETE CASCADE,
+    name text NOT NULL CHECK (pg_catalog.length(name) BETWEEN 1 AND 100),
+    capacity int NOT NULL CHECK (capacity >= 0),
+    price bigint NOT NULL DEFAULT 0 CHECK (price BETWEEN 0 AND 1000000000000),
+    created_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    UNIQUE (event_id, name)
+);
+
+-- Tickets left per area without a hot row, like seat_counts: stripes whose
+-- sum is capacity minus the quantity of pending (overdue or not) and
+-- confirmed GA reservations.  Never below zero: the CHECK is the last guard
+-- against selling one ticket over capacity.
+CREATE TABLE ticketres.ga_counts (
+    area_id uuid NOT NULL REFERENCES ticketres.ga_areas (id) ON DELETE CASCADE,
+    stripe int NOT NULL CHECK (stripe >= 0),
+    available bigint NOT NULL DEFAULT 0 CHECK (available >= 0),
+    PRIMARY KEY (area_id, stripe)
+) WITH (fillfactor = 50);
+
+-- a GA area with its tickets available now (tr_list_ga_areas)
+CREATE TYPE ticketres.ga_area_availability AS (id uuid, event_id uuid, name text, capacity int,
+    price bigint, created_at timestamptz, available bigint);
+COMMENT ON TABLE ticketres.ga_areas IS 'general admission areas of events: a capacity and a price, no seats';
+COMMENT ON TABLE ticketres.ga_counts IS 'striped exact count of tickets left per GA area (sum over stripes)';
+SELECT pg_catalog.pg_extension_config_dump('ticketres.ga_areas', '');
+SELECT pg_catalog.pg_extension_config_dump('ticketres.ga_counts', '');
