@@ -48,7 +48,7 @@ for k in 0 1; do
 done
 cols="SELECT string_agg(a.attname || ' ' || format_type(a.atttypid, a.atttypmod), ', ' ORDER BY a.attnum)
         FROM pg_attribute a WHERE a.attrelid = 'ticketres.%s'::regclass AND a.attnum > 0 AND NOT a.attisdropped"
-for t in events seats reservations; do
+for t in events seats reservations ga_areas ga_area_availability; do
   is "$(rq "$(printf "$cols" "$t")")" "$(sq 0 "$(printf "$cols" "$t")")" "router type ticketres.$t has the shard's columns"
 done
 is "$(rq "SELECT count(*) FROM pg_proc WHERE proname LIKE 'tr\_%' AND pronamespace = 'public'::regnamespace")" \
@@ -59,6 +59,11 @@ is "$(rq "SELECT string_agg(p.oid::regprocedure::text || ' ' || pg_get_function_
    "$(sq 0 "SELECT string_agg(p.oid::regprocedure::text || ' ' || pg_get_function_result(p.oid), ', ' ORDER BY 1)
             FROM pg_proc p WHERE proname LIKE 'tr\_%' AND pronamespace = 'public'::regnamespace")" \
    "router and shard tr_* functions have the same arguments and results"
+is "$(rq "SELECT string_agg(p.proname || '(' || pg_get_function_arguments(p.oid) || ')', ', ' ORDER BY 1)
+            FROM pg_proc p WHERE proname LIKE 'tr\_%' AND pronamespace = 'public'::regnamespace")" \
+   "$(sq 0 "SELECT string_agg(p.proname || '(' || pg_get_function_arguments(p.oid) || ')', ', ' ORDER BY 1)
+            FROM pg_proc p WHERE proname LIKE 'tr\_%' AND pronamespace = 'public'::regnamespace")" \
+   "router and shard tr_* functions have the same argument names and defaults"
 
 # --- 2. placement ---------------------------------------------------------------
 rq "SELECT (tr_create_event('scale ' || i, now() + i * interval '1 hour', now() + i * interval '1 hour' + interval '2 hours')).id
@@ -271,4 +276,12 @@ req POST /rpc/tr_create_event "$T_ADMIN" '{"name": "via http", "starts_at": "203
 is "$CODE $(jq -r .name <<<"$BODY")" "200 via http" "HTTP: an admin creates an event through the router"
 req GET /rpc/tr_list_reservations "$T_ERIN"
 is "$CODE $(jq -r '.[0].id' <<<"$BODY")" "200 $HR" "HTTP: GET /rpc/tr_list_reservations lists the JWT user's reservations"
+req GET "/rpc/tr_list_ga_areas?event_id=$E2" -
+is "$CODE $(jq -r '.[0].id' <<<"$BODY")" "200 $GA" "HTTP: anonymous GET /rpc/tr_list_ga_areas through the router"
+req POST /rpc/tr_reserve_ga "$T_ERIN" "{\"event_id\": \"$E2\", \"area\": \"floor\", \"quantity\": 2}"
+is "$CODE $(jq -r .user_id <<<"$BODY") $(jq -r .quantity <<<"$BODY")" "200 erin 2" "HTTP: POST /rpc/tr_reserve_ga with a JWT"
+req POST /rpc/tr_update_ga_area "$T_ERIN" "{\"area_id\": \"$GA\", \"price\": 1}"
+is "$CODE" 403 "HTTP: tr_update_ga_area is for the admin role only"
+req POST /rpc/tr_update_ga_area "$T_ADMIN" "{\"area_id\": \"$GA\", \"price\": 3500}"
+is "$CODE $(jq -r .price <<<"$BODY")" "200 3500" "HTTP: an admin updates a GA area through the router"
 done_testing
