@@ -2,7 +2,7 @@
 -- N shard databases that each run ticketres (and router/ticketres_shard.sql).
 --
 -- * Types: schema ticketres holds the same enums and row types as a shard
---   (events, seats, reservations), so every tr_* function returns the same
+--   (events, seats, reservations, ga_areas, ga_area_availability), so every tr_* function returns the same
 --   shape as on a shard; the router stores no events.
 -- * Placement: an event's shard is chosen at tr_create_event from the last 4
 --   bytes of the id the router generates (their value mod the number of
@@ -42,8 +42,9 @@ CREATE TYPE ticketres.reservations AS (
     cancelled_at timestamptz, ga_area_id uuid, quantity int);
 CREATE TYPE ticketres.ga_areas AS (
     id uuid, event_id uuid, name text, capacity int, price bigint, created_at timestamptz);
-CREATE TYPE ticketres.ga_area_availability AS (id uuid, event_id uuid, name text, capacity int,
-    price bigint, created_at timestamptz, available bigint);
+CREATE TYPE ticketres.ga_area_availability AS (
+    id uuid, event_id uuid, name text, capacity int, price bigint, created_at timestamptz,
+    available bigint);
 CREATE DOMAIN @extschema@."text/plain" AS text;
 
 CREATE SCHEMA ticketres_router;
@@ -281,40 +282,6 @@ CREATE FUNCTION ticketres_router.px_reserve(event_id uuid, user_id text, seat_id
     CLUSTER 'ticketres_shards'; RUN ON ticketres_router.shard_of(event_id);
     SELECT * FROM ticketres_shard.reserve(event_id, user_id, seat_ids, idempotency_key, hold);
 $$;
--- general admission and best available: an area's id ends with its event's
--- bytes like a reservation's, so both route without a broadcast
-CREATE FUNCTION ticketres_router.px_add_ga_area(event_id uuid, name text, capacity int, price bigint)
-RETURNS ticketres.ga_areas LANGUAGE plproxy AS $$
-    CLUSTER 'ticketres_shards'; RUN ON ticketres_router.shard_of(event_id);
-    SELECT * FROM ticketres_shard.add_ga_area(event_id, name, capacity, price);
-$$;
-CREATE FUNCTION ticketres_router.px_update_ga_area(area_id uuid, capacity int, price bigint)
-RETURNS ticketres.ga_areas LANGUAGE plproxy AS $$
-    CLUSTER 'ticketres_shards'; RUN ON ticketres_router.shard_of(area_id);
-    SELECT * FROM ticketres_shard.update_ga_area(area_id, capacity, price);
-$$;
-CREATE FUNCTION ticketres_router.px_list_ga_areas(event_id uuid)
-RETURNS SETOF ticketres.ga_area_availability LANGUAGE plproxy AS $$
-    CLUSTER 'ticketres_shards'; RUN ON ticketres_router.shard_of(event_id);
-    SELECT * FROM ticketres_shard.list_ga_areas(event_id);
-$$;
-CREATE FUNCTION ticketres_router.px_ga_available(event_id uuid, area text) RETURNS bigint
-LANGUAGE plproxy AS $$
-    CLUSTER 'ticketres_shards'; RUN ON ticketres_router.shard_of(event_id);
-    SELECT ticketres_shard.ga_available(event_id, area);
-$$;
-CREATE FUNCTION ticketres_router.px_reserve_ga(event_id uuid, area text, quantity int, user_id text,
-    idempotency_key text, hold interval) RETURNS ticketres.reservations LANGUAGE plproxy AS $$
-    CLUSTER 'ticketres_shards'; RUN ON ticketres_router.shard_of(event_id);
-    SELECT * FROM ticketres_shard.reserve_ga(event_id, area, quantity, user_id, idempotency_key, hold);
-$$;
-CREATE FUNCTION ticketres_router.px_reserve_best(event_id uuid, quantity int, user_id text, section text,
-    max_price bigint, together boolean, idempotency_key text, hold interval)
-RETURNS ticketres.reservations LANGUAGE plproxy AS $$
-    CLUSTER 'ticketres_shards'; RUN ON ticketres_router.shard_of(event_id);
-    SELECT * FROM ticketres_shard.reserve_best(event_id, quantity, user_id, section, max_price, together,
-                                               idempotency_key, hold);
-$$;
 CREATE FUNCTION ticketres_router.px_confirm(reservation_id uuid, user_id text)
 RETURNS ticketres.reservations LANGUAGE plproxy AS $$
     CLUSTER 'ticketres_shards'; RUN ON ticketres_router.shard_of(reservation_id);
@@ -350,6 +317,41 @@ RETURNS int LANGUAGE plproxy AS $$
     CLUSTER 'ticketres_shards'; RUN ON ticketres_router.shard_of(event_id);
     SELECT CASE WHEN block THEN ticketres_shard.block_seats(event_id, seat_ids, reason)
                 ELSE ticketres_shard.unblock_seats(event_id, seat_ids, reason) END;
+$$;
+-- general admission and best available: by event id, like tr_reserve
+CREATE FUNCTION ticketres_router.px_add_ga_area(event_id uuid, name text, capacity int, price bigint)
+RETURNS ticketres.ga_areas LANGUAGE plproxy AS $$
+    CLUSTER 'ticketres_shards'; RUN ON ticketres_router.shard_of(event_id);
+    SELECT * FROM ticketres_shard.add_ga_area(event_id, name, capacity, price);
+$$;
+CREATE FUNCTION ticketres_router.px_list_ga_areas(event_id uuid)
+RETURNS SETOF ticketres.ga_area_availability LANGUAGE plproxy AS $$
+    CLUSTER 'ticketres_shards'; RUN ON ticketres_router.shard_of(event_id);
+    SELECT * FROM ticketres_shard.list_ga_areas(event_id);
+$$;
+CREATE FUNCTION ticketres_router.px_ga_available(event_id uuid, area text) RETURNS bigint
+LANGUAGE plproxy AS $$
+    CLUSTER 'ticketres_shards'; RUN ON ticketres_router.shard_of(event_id);
+    SELECT ticketres_shard.ga_available(event_id, area);
+$$;
+CREATE FUNCTION ticketres_router.px_reserve_ga(event_id uuid, area text, quantity int, user_id text,
+    idempotency_key text, hold interval) RETURNS ticketres.reservations LANGUAGE plproxy AS $$
+    CLUSTER 'ticketres_shards'; RUN ON ticketres_router.shard_of(event_id);
+    SELECT * FROM ticketres_shard.reserve_ga(event_id, area, quantity, user_id, idempotency_key, hold);
+$$;
+CREATE FUNCTION ticketres_router.px_reserve_best(event_id uuid, quantity int, user_id text,
+    section text, max_price bigint, together boolean, idempotency_key text, hold interval)
+RETURNS ticketres.reservations LANGUAGE plproxy AS $$
+    CLUSTER 'ticketres_shards'; RUN ON ticketres_router.shard_of(event_id);
+    SELECT * FROM ticketres_shard.reserve_best(event_id, quantity, user_id, section, max_price,
+        together, idempotency_key, hold);
+$$;
+-- an area id does not name its shard: every shard is asked, the one that has
+-- the area updates it and returns it, the others return no row
+CREATE FUNCTION ticketres_router.px_update_ga_area(area_id uuid, capacity int, price bigint)
+RETURNS SETOF ticketres.ga_areas LANGUAGE plproxy AS $$
+    CLUSTER 'ticketres_shards'; RUN ON ALL;
+    SELECT * FROM ticketres_shard.update_ga_area(area_id, capacity, price);
 $$;
 -- per shard: shard k only (health, expiry, metrics ask each shard alone, so
 -- that one shard down does not hide the others)
@@ -406,6 +408,25 @@ BEGIN
     INSERT INTO ticketres_router.placement (tail, shard, event_id)
     VALUES (ticketres_router.tail(id), shard, id);
     RETURN ev;
+END
+$$;
+
+-- tr_update_ga_area on every shard: no shard returned the area, so none
+-- has it; the shard's error (catalogue SQLSTATE, message and detail)
+CREATE FUNCTION ticketres_router.update_ga_area(area_id uuid, capacity int, price bigint)
+RETURNS ticketres.ga_areas
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    a ticketres.ga_areas;
+BEGIN
+    SELECT * INTO a FROM ticketres_router.px_update_ga_area($1, $2, $3) LIMIT 1;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'area not found' USING ERRCODE = 'PT404',
+            DETAIL = format('No general admission area has id %s.', $1);
+    END IF;
+    RETURN a;
 END
 $$;
 
@@ -487,21 +508,25 @@ BEGIN
         ('tr_extend_hold', 'reservation_id uuid, extend_by interval, reason text DEFAULT NULL', 'ticketres.reservations', 'VOLATILE',
          'RETURN ticketres_router.px_extend_hold(reservation_id, extend_by, reason);', 'Extend a pending hold (admin).'),
         ('tr_add_ga_area', 'event_id uuid, name text, capacity int, price bigint DEFAULT 0', 'ticketres.ga_areas', 'VOLATILE',
-         'RETURN ticketres_router.px_add_ga_area(event_id, name, capacity, price);', 'Add a general admission area (admin, on the event''s shard).'),
+         'RETURN ticketres_router.px_add_ga_area(event_id, name, capacity, price);',
+         'Add a general admission area to an event (on its shard).'),
         ('tr_update_ga_area', 'area_id uuid, capacity int DEFAULT NULL, price bigint DEFAULT NULL', 'ticketres.ga_areas', 'VOLATILE',
-         'RETURN ticketres_router.px_update_ga_area(area_id, capacity, price);', 'Change an area''s capacity or price (admin).'),
+         'RETURN ticketres_router.update_ga_area(area_id, capacity, price);',
+         'Change a general admission area''s capacity or price (on the shard that has it).'),
         ('tr_list_ga_areas', 'event_id uuid', 'SETOF ticketres.ga_area_availability', 'STABLE',
-         'RETURN QUERY SELECT * FROM ticketres_router.px_list_ga_areas(event_id);', 'The general admission areas of an event with what is available.'),
+         'RETURN QUERY SELECT * FROM ticketres_router.px_list_ga_areas(event_id) a ORDER BY a.name;',
+         'The general admission areas of an event with their tickets available (from its shard).'),
         ('tr_ga_available', 'event_id uuid, area text', 'bigint', 'STABLE',
-         'RETURN ticketres_router.px_ga_available(event_id, area);', 'Exact tickets of an area that can be reserved now.'),
+         'RETURN ticketres_router.px_ga_available(event_id, area);',
+         'Exact number of tickets of a general admission area that can be reserved now.'),
         ('tr_reserve_ga', 'event_id uuid, area text, quantity int, user_id text DEFAULT NULL, idempotency_key text DEFAULT NULL, hold interval DEFAULT NULL',
          'ticketres.reservations', 'VOLATILE',
          'RETURN ticketres_router.px_reserve_ga(event_id, area, quantity, ticketres_router.caller(user_id), idempotency_key, hold);',
-         'Hold tickets of a general admission area (on the event''s shard).'),
+         'Hold quantity tickets of a general admission area (on the event''s shard).'),
         ('tr_reserve_best', 'event_id uuid, quantity int, user_id text DEFAULT NULL, section text DEFAULT NULL, max_price bigint DEFAULT NULL, together boolean DEFAULT true, idempotency_key text DEFAULT NULL, hold interval DEFAULT NULL',
          'ticketres.reservations', 'VOLATILE',
          'RETURN ticketres_router.px_reserve_best(event_id, quantity, ticketres_router.caller(user_id), section, max_price, together, idempotency_key, hold);',
-         'Hold the best available seats (on the event''s shard).')
+         'Hold the best available seats, together by default (on the event''s shard).')
     ) AS t (name, args, result, volatility, body, summary)
     LOOP
         EXECUTE format($f$
@@ -684,7 +709,8 @@ DECLARE
         'tr_list_ga_areas(uuid)', 'tr_ga_available(uuid, text)'];
     tier_auth text[] := ARRAY['tr_reserve(uuid, text, uuid[], text, interval)',
         'tr_confirm(uuid, text)', 'tr_cancel(uuid, text)', 'tr_get_reservation(uuid, text)',
-        'tr_list_reservations(text, int, int)', 'tr_reserve_ga(uuid, text, int, text, text, interval)',
+        'tr_list_reservations(text, int, int)',
+        'tr_reserve_ga(uuid, text, int, text, text, interval)',
         'tr_reserve_best(uuid, int, text, text, bigint, boolean, text, interval)'];
     tier_admin text[] := ARRAY[
         'tr_create_event(text, timestamptz, timestamptz, text, text, interval, int)',
@@ -693,8 +719,8 @@ DECLARE
         'tr_generate_seats(uuid, text, int, int, bigint)', 'tr_expire(int)', 'tr_metrics()',
         'tr_schedule_expiry(text)', 'tr_unschedule_expiry()', 'tr_block_seats(uuid, uuid[], text)',
         'tr_unblock_seats(uuid, uuid[], text)', 'tr_release_reservation(uuid, text)',
-        'tr_extend_hold(uuid, interval, text)', 'tr_add_ga_area(uuid, text, int, bigint)',
-        'tr_update_ga_area(uuid, int, bigint)'];
+        'tr_extend_hold(uuid, interval, text)',
+        'tr_add_ga_area(uuid, text, int, bigint)', 'tr_update_ga_area(uuid, int, bigint)'];
     r name;
     sig text;
 BEGIN
@@ -740,7 +766,8 @@ DECLARE
 BEGIN
     FOR f IN SELECT p.oid FROM pg_proc p
               WHERE p.pronamespace IN ('ticketres_router'::regnamespace, '@extschema@'::regnamespace)
-                AND p.proname NOT IN ('tr_get_event', 'tr_list_events', 'tr_list_seats', 'tr_available_count')
+                AND p.proname NOT IN ('tr_get_event', 'tr_list_events', 'tr_list_seats', 'tr_available_count',
+                                      'tr_list_ga_areas', 'tr_ga_available')
                 AND EXISTS (SELECT 1 FROM pg_depend d WHERE d.objid = p.oid AND d.deptype = 'e'
                               AND d.refobjid = (SELECT oid FROM pg_extension WHERE extname = 'ticketres_router'))
     LOOP

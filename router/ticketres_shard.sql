@@ -136,24 +136,6 @@ $$ SELECT @API@.tr_available_count($1) $$;
 CREATE OR REPLACE FUNCTION ticketres_shard.reserve(event_id uuid, user_id text, seat_ids uuid[],
     idempotency_key text, hold interval) RETURNS ticketres.reservations LANGUAGE sql AS
 $$ SELECT * FROM @API@.tr_reserve($1, $2, $3, $4, $5) $$;
-CREATE OR REPLACE FUNCTION ticketres_shard.add_ga_area(event_id uuid, name text, capacity int, price bigint)
-RETURNS ticketres.ga_areas LANGUAGE sql AS
-$$ SELECT * FROM @API@.tr_add_ga_area($1, $2, $3, $4) $$;
-CREATE OR REPLACE FUNCTION ticketres_shard.update_ga_area(area_id uuid, capacity int, price bigint)
-RETURNS ticketres.ga_areas LANGUAGE sql AS
-$$ SELECT * FROM @API@.tr_update_ga_area($1, $2, $3) $$;
-CREATE OR REPLACE FUNCTION ticketres_shard.list_ga_areas(event_id uuid)
-RETURNS SETOF ticketres.ga_area_availability LANGUAGE sql AS
-$$ SELECT * FROM @API@.tr_list_ga_areas($1) $$;
-CREATE OR REPLACE FUNCTION ticketres_shard.ga_available(event_id uuid, area text) RETURNS bigint LANGUAGE sql AS
-$$ SELECT @API@.tr_ga_available($1, $2) $$;
-CREATE OR REPLACE FUNCTION ticketres_shard.reserve_ga(event_id uuid, area text, quantity int, user_id text,
-    idempotency_key text, hold interval) RETURNS ticketres.reservations LANGUAGE sql AS
-$$ SELECT * FROM @API@.tr_reserve_ga($1, $2, $3, $4, $5, $6) $$;
-CREATE OR REPLACE FUNCTION ticketres_shard.reserve_best(event_id uuid, quantity int, user_id text, section text,
-    max_price bigint, together boolean, idempotency_key text, hold interval)
-RETURNS ticketres.reservations LANGUAGE sql AS
-$$ SELECT * FROM @API@.tr_reserve_best($1, $2, $3, $4, $5, $6, $7, $8) $$;
 CREATE OR REPLACE FUNCTION ticketres_shard.confirm(reservation_id uuid, user_id text)
 RETURNS ticketres.reservations LANGUAGE sql AS
 $$ SELECT * FROM @API@.tr_confirm($1, $2) $$;
@@ -181,6 +163,40 @@ CREATE OR REPLACE FUNCTION ticketres_shard.schedule_expiry(schedule text) RETURN
 $$ SELECT @API@.tr_schedule_expiry($1) $$;
 CREATE OR REPLACE FUNCTION ticketres_shard.unschedule_expiry() RETURNS boolean LANGUAGE sql AS
 $$ SELECT @API@.tr_unschedule_expiry() $$;
+CREATE OR REPLACE FUNCTION ticketres_shard.add_ga_area(event_id uuid, name text, capacity int, price bigint)
+RETURNS ticketres.ga_areas LANGUAGE sql AS
+$$ SELECT * FROM @API@.tr_add_ga_area($1, $2, $3, $4) $$;
+CREATE OR REPLACE FUNCTION ticketres_shard.list_ga_areas(event_id uuid)
+RETURNS SETOF ticketres.ga_area_availability LANGUAGE sql AS
+$$ SELECT * FROM @API@.tr_list_ga_areas($1) $$;
+CREATE OR REPLACE FUNCTION ticketres_shard.ga_available(event_id uuid, area text) RETURNS bigint LANGUAGE sql AS
+$$ SELECT @API@.tr_ga_available($1, $2) $$;
+CREATE OR REPLACE FUNCTION ticketres_shard.reserve_ga(event_id uuid, area text, quantity int, user_id text,
+    idempotency_key text, hold interval) RETURNS ticketres.reservations LANGUAGE sql AS
+$$ SELECT * FROM @API@.tr_reserve_ga($1, $2, $3, $4, $5, $6) $$;
+CREATE OR REPLACE FUNCTION ticketres_shard.reserve_best(event_id uuid, quantity int, user_id text,
+    section text, max_price bigint, together boolean, idempotency_key text, hold interval)
+RETURNS ticketres.reservations LANGUAGE sql AS
+$$ SELECT * FROM @API@.tr_reserve_best($1, $2, $3, $4, $5, $6, $7, $8) $$;
+-- tr_update_ga_area, or no row when this shard has no such area: the router
+-- runs it on every shard (an area id does not name its shard) and raises
+-- "area not found" itself when no shard returned a row
+CREATE OR REPLACE FUNCTION ticketres_shard.update_ga_area(area_id uuid, capacity int, price bigint)
+RETURNS SETOF ticketres.ga_areas
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    msg text;
+BEGIN
+    RETURN QUERY SELECT * FROM @API@.tr_update_ga_area($1, $2, $3);
+EXCEPTION WHEN SQLSTATE 'PT404' THEN
+    GET STACKED DIAGNOSTICS msg = MESSAGE_TEXT;
+    IF msg <> 'area not found' THEN
+        RAISE;
+    END IF;
+END
+$$;
 -- the event ids this shard holds (to rebuild the router's placement table)
 CREATE OR REPLACE FUNCTION ticketres_shard.event_ids() RETURNS SETOF uuid LANGUAGE sql STABLE AS
 $$ SELECT e.id FROM ticketres.events e $$;

@@ -11,6 +11,8 @@
 #      expire, lists merged from every shard, JWT identity;
 #   4. errors: SQLSTATE, message, detail and hint through the router equal
 #      what the event's shard says for the same call;
+#   4b. general admission and best available through the router (an area
+#      id names no shard: tr_update_ga_area asks every shard);
 #   5. 50 concurrent buyers of one seat through the router: one hold;
 #   6. health and metrics for the cluster; invariants on every shard.
 # Killing a primary under load is test/scale/failover.sh (about 2 minutes).
@@ -46,7 +48,7 @@ for k in 0 1; do
 done
 cols="SELECT string_agg(a.attname || ' ' || format_type(a.atttypid, a.atttypmod), ', ' ORDER BY a.attnum)
         FROM pg_attribute a WHERE a.attrelid = 'ticketres.%s'::regclass AND a.attnum > 0 AND NOT a.attisdropped"
-for t in events seats reservations; do
+for t in events seats reservations ga_areas ga_area_availability; do
   is "$(rq "$(printf "$cols" "$t")")" "$(sq 0 "$(printf "$cols" "$t")")" "router type ticketres.$t has the shard's columns"
 done
 is "$(rq "SELECT count(*) FROM pg_proc WHERE proname LIKE 'tr\_%' AND pronamespace = 'public'::regnamespace")" \
@@ -57,6 +59,11 @@ is "$(rq "SELECT string_agg(p.oid::regprocedure::text || ' ' || pg_get_function_
    "$(sq 0 "SELECT string_agg(p.oid::regprocedure::text || ' ' || pg_get_function_result(p.oid), ', ' ORDER BY 1)
             FROM pg_proc p WHERE proname LIKE 'tr\_%' AND pronamespace = 'public'::regnamespace")" \
    "router and shard tr_* functions have the same arguments and results"
+is "$(rq "SELECT string_agg(p.proname || '(' || pg_get_function_arguments(p.oid) || ')', ', ' ORDER BY 1)
+            FROM pg_proc p WHERE proname LIKE 'tr\_%' AND pronamespace = 'public'::regnamespace")" \
+   "$(sq 0 "SELECT string_agg(p.proname || '(' || pg_get_function_arguments(p.oid) || ')', ', ' ORDER BY 1)
+            FROM pg_proc p WHERE proname LIKE 'tr\_%' AND pronamespace = 'public'::regnamespace")" \
+   "router and shard tr_* functions have the same argument names and defaults"
 
 # --- 2. placement ---------------------------------------------------------------
 rq "SELECT (tr_create_event('scale ' || i, now() + i * interval '1 hour', now() + i * interval '1 hour' + interval '2 hours')).id
@@ -165,6 +172,36 @@ is "$(rq "SELECT expires_at > now() + interval '20 minutes' FROM tr_extend_hold(
 is "$(rq "SELECT status FROM tr_release_reservation('$R0', 'refund')")" cancelled "tr_release_reservation by reservation id (a refund)"
 is "$(sq 0 "SELECT count(*) FROM ticketres.audit_log WHERE reservation_id = '$R0'")" 1 "the release is in shard 0's audit log"
 
+# --- 4b. general admission and best available (DESIGN §8, §9) through the router ----------
+E2=$(rq "SELECT (tr_create_event('ga and best', now() + interval '1 day', now() + interval '1 day 3 hours')).id")
+k2=$(rq "SELECT ticketres_router.shard_of('$E2')")
+GA=$(rq "SELECT id FROM tr_add_ga_area('$E2', 'floor', 100, 2500)")
+is "$(sq "$k2" "SELECT event_id || ' ' || capacity FROM ticketres.ga_areas WHERE id = '$GA'")" "$E2 100" \
+   "tr_add_ga_area through the router: the area is on the event's shard"
+is "$(rq "SELECT tr_ga_available('$E2', 'floor')")" 100 "tr_ga_available through the router"
+G1=$(rq "SELECT id FROM tr_reserve_ga('$E2', 'floor', 3, 'gina')")
+is "$(rq "SELECT ga_area_id || ' ' || quantity || ' ' || total_amount || ' ' || cardinality(seat_ids) FROM tr_get_reservation('$G1', 'gina')")" \
+   "$GA 3 7500 0" "tr_reserve_ga through the router: 3 tickets of the area, no seats"
+is "${G1: -8}" "${E2: -8}" "a GA reservation id ends with its event id's last 4 bytes"
+is "$(rq "SELECT status FROM tr_confirm('$G1', 'gina')")" confirmed "tr_confirm of a GA reservation through the router"
+is "$(rq "SELECT name || ' ' || available FROM tr_list_ga_areas('$E2')")" "floor 97" "tr_list_ga_areas through the router"
+GB=$(sc_psql "$R" -d "$TR_SCALE_DB" -At -c "$jwt" -c "SELECT id FROM tr_reserve_ga('$E2', 'floor', 2)" | tail -1)
+is "$(sq "$k2" "SELECT user_id || ' ' || quantity FROM ticketres.reservations WHERE id = '$GB'")" "bob 2" \
+   "tr_reserve_ga with JWT claims on the router: the JWT's sub is the buyer"
+rq "SELECT tr_generate_seats('$E2', 'C', 1, 6, 900)" >/dev/null
+BB=$(rq "SELECT id FROM tr_reserve_best('$E2', 2, 'hank')")
+is "$(sq "$k2" "SELECT count(DISTINCT s.row_label) || ' ' || max(s.seat_number) - min(s.seat_number) || ' ' || count(*)
+                 FROM ticketres.reservations r JOIN ticketres.seats s ON s.id = ANY (r.seat_ids) WHERE r.id = '$BB'")" "1 1 2" \
+   "tr_reserve_best of 2 through the router: 2 seats together in one row"
+is "$(rq "SELECT capacity || ' ' || price FROM tr_update_ga_area('$GA', 150, 3000)")" "150 3000" \
+   "tr_update_ga_area through the router (on whichever shard has the area)"
+is "$(rq "SELECT tr_ga_available('$E2', 'floor')")" 145 "the new capacity counts: 150 - 5 held or sold"
+same_error "$k2" "tr_update_ga_area('$Z', 10)" "PT404|area not found|No general admission area has id $Z.|" "unknown GA area"
+same_error "$k2" "tr_update_ga_area('$GA', 1)" "PT409|capacity below sold|" "capacity below sold"
+same_error "$k2" "tr_update_ga_area(NULL)" "22023|area_id must not be null|" "GA area update without an id"
+same_error "$k2" "tr_reserve_ga('$E2', 'balcony', 1, 'gina')" "PT404|area not found|" "unknown GA area name"
+same_error "$k2" "tr_reserve_best('$E2', 9, 'gina')" "PT" "best available beyond the seats"
+
 # --- 5. 50 buyers, one seat ---------------------------------------------------------
 HOT=$(seat "$E1" 9)
 for i in $(seq 1 50); do
@@ -239,4 +276,12 @@ req POST /rpc/tr_create_event "$T_ADMIN" '{"name": "via http", "starts_at": "203
 is "$CODE $(jq -r .name <<<"$BODY")" "200 via http" "HTTP: an admin creates an event through the router"
 req GET /rpc/tr_list_reservations "$T_ERIN"
 is "$CODE $(jq -r '.[0].id' <<<"$BODY")" "200 $HR" "HTTP: GET /rpc/tr_list_reservations lists the JWT user's reservations"
+req GET "/rpc/tr_list_ga_areas?event_id=$E2" -
+is "$CODE $(jq -r '.[0].id' <<<"$BODY")" "200 $GA" "HTTP: anonymous GET /rpc/tr_list_ga_areas through the router"
+req POST /rpc/tr_reserve_ga "$T_ERIN" "{\"event_id\": \"$E2\", \"area\": \"floor\", \"quantity\": 2}"
+is "$CODE $(jq -r .user_id <<<"$BODY") $(jq -r .quantity <<<"$BODY")" "200 erin 2" "HTTP: POST /rpc/tr_reserve_ga with a JWT"
+req POST /rpc/tr_update_ga_area "$T_ERIN" "{\"area_id\": \"$GA\", \"price\": 1}"
+is "$CODE" 403 "HTTP: tr_update_ga_area is for the admin role only"
+req POST /rpc/tr_update_ga_area "$T_ADMIN" "{\"area_id\": \"$GA\", \"price\": 3500}"
+is "$CODE $(jq -r .price <<<"$BODY")" "200 3500" "HTTP: an admin updates a GA area through the router"
 done_testing
