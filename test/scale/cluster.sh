@@ -92,11 +92,10 @@ up_shard() {
     # port, so after a failover the job would dial the dead primary. Jobs in
     # background workers run in whichever server is the primary.
     echo "cron.use_background_workers = on"
+    # PostgreSQL's defaults otherwise; more connections than the default 100
+    # because the router's PL/Proxy pool, pg_auto_failover's keeper and
+    # monitor checks and the suites' concurrent buyers share each node
     echo "max_connections = 200"
-    echo "max_locks_per_transaction = 128"
-    echo "shared_buffers = 128MB"
-    echo "work_mem = 4MB"
-    echo "maintenance_work_mem = 64MB"
     echo "log_line_prefix = '%m [%p] %q%u@%d '"
   } >>"$a/data/postgresql.conf"
   start_node "$a" create postgres --pgdata "$a/data" --pgport "$pa" --pghost 127.0.0.1 \
