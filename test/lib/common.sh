@@ -62,11 +62,18 @@ tr_build_install() {
   make -C "$TR_ROOT" -s PG_CONFIG="$PGBIN/pg_config" install >/dev/null || tr_die "install failed"
 }
 
-# A TCP port on 127.0.0.1 that nothing listens on.
+# A TCP port on 127.0.0.1 that nothing listens on, below the kernel's
+# ephemeral range (ip_local_port_range, 32768-60999 on Debian). A port inside
+# that range can be taken as the source port of an outgoing connection while
+# its server is down (a client retrying 127.0.0.1:P may even connect to
+# itself), and a server restarted on its port, as the fault and crash suites
+# do, then fails with "address in use".
 tr_free_port() {
-  local p
+  local p lo=20000 hi=32767 eph
+  eph=$(cut -f1 /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null) || eph=
+  if [ -n "$eph" ] && [ "$eph" -le "$hi" ]; then hi=$((eph - 1)); [ "$hi" -gt 10000 ] || hi=10000; lo=$((hi / 2)); fi
   for _ in $(seq 1 200); do
-    p=$(( 20000 + RANDOM % 30000 ))
+    p=$(( lo + RANDOM % (hi - lo + 1) ))
     if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then echo "$p"; return 0; fi
   done
   tr_die "no free port found"
