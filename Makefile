@@ -12,6 +12,7 @@ OBJS = \
 	src/locks.o \
 	src/counts.o \
 	src/inventory.o \
+	src/best.o \
 	src/reserve.o \
 	src/lifecycle.o \
 	src/metrics.o \

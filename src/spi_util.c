@@ -4,8 +4,10 @@
  * to turn a result row into the function's composite return value.
  *
  * All names are schema-qualified; the calling functions also pin search_path.
- * Seat statements touch only status, reservation_id and updated_at, none of
- * which is indexed, so seat updates stay HOT.
+ * Seat statements touch only status, reservation_id and updated_at.  Since
+ * 0.2 status is in the predicate of the two partial indexes of available
+ * seats that best available reads (seats_best_idx, seats_row_idx), so a seat
+ * update is no longer HOT: test/bench/ga_best.sh measures that trade.
  */
 #include "ticketres.h"
 
@@ -231,6 +233,40 @@ static TrPlan tr_plans[TP__COUNT] = {
 		" WHERE EXISTS (SELECT FROM ticketres.ga_areas WHERE id = $1)",
 		2, {UUIDOID, INT8OID}
 	},
+	/*
+	 * Best available (best.c): the available seats in rank order, from the
+	 * partial index seats_best_idx, so the stream starts at the best free
+	 * seat however full the event is.  Together: only seats with a place in
+	 * a row; singles: every seat.
+	 */
+	[TP_BEST_STREAM] = {
+		"SELECT rank, section, row_label FROM ticketres.seats"
+		" WHERE event_id = $1 AND status = 'available'"
+		" AND ($2::text IS NULL OR section = $2) AND ($3::int8 IS NULL OR price <= $3)"
+		" AND section IS NOT NULL AND row_label IS NOT NULL AND seat_number IS NOT NULL"
+		" ORDER BY rank, section, row_label, seat_number",
+		3, {UUIDOID, TEXTOID, INT8OID}
+	},
+	[TP_BEST_SINGLES] = {
+		"SELECT id FROM ticketres.seats"
+		" WHERE event_id = $1 AND status = 'available'"
+		" AND ($2::text IS NULL OR section = $2) AND ($3::int8 IS NULL OR price <= $3)"
+		" ORDER BY rank, section, row_label, seat_number",
+		3, {UUIDOID, TEXTOID, INT8OID}
+	},
+	/* the available seats of one row (seats_row_idx), by seat number */
+	[TP_BEST_ROW] = {
+		"SELECT seat_number, rank, id FROM ticketres.seats"
+		" WHERE event_id = $1 AND section = $2 AND row_label = $3 AND status = 'available'"
+		" AND seat_number IS NOT NULL AND ($4::int8 IS NULL OR price <= $4)"
+		" ORDER BY seat_number",
+		4, {UUIDOID, TEXTOID, TEXTOID, INT8OID}
+	},
+	/* which of the seats (locked by the caller) are still available */
+	[TP_BEST_STILL_FREE] = {
+		"SELECT id FROM ticketres.seats WHERE id = ANY ($1) AND event_id = $2 AND status = 'available'",
+		2, {UUIDARRAYOID, UUIDOID}
+	},
 };
 
 /* the statements with more than four arguments */
@@ -336,6 +372,32 @@ tr_exec(TrPlanId id, Datum *values, const char *nulls, int expected_rc)
 		elog(ERROR, "ticketres: statement %d returned %s, expected %s",
 			 (int) id, SPI_result_code_string(rc), SPI_result_code_string(expected_rc));
 	return SPI_processed;
+}
+
+/*
+ * Open a saved statement as a cursor (read-write: each fetch sees the
+ * snapshot taken when it was opened), planned like tr_exec plans.
+ */
+Portal
+tr_cursor_open(TrPlanId id, Datum *values, const char *nulls)
+{
+	SPIPlanPtr	plan = tr_plan_get(id);
+	int			nest = -1;
+	Portal		portal;
+
+	if (tr_plan_will_plan(plan))
+	{
+		nest = NewGUCNestLevel();
+		(void) set_config_option("enable_seqscan", "off", PGC_USERSET, PGC_S_SESSION,
+								 GUC_ACTION_SAVE, true, 0, false);
+	}
+	portal = SPI_cursor_open(NULL, plan, values, nulls, false);
+	if (nest >= 0)
+		AtEOXact_GUC(true, nest);
+	if (portal == NULL)
+		elog(ERROR, "ticketres: could not open a cursor for statement %d: %s",
+			 (int) id, SPI_result_code_string(SPI_result));
+	return portal;
 }
 
 /* Column col (1-based) of row row of the last result. */

@@ -9,6 +9,7 @@
  *   locks.c      transaction-scoped advisory locks on seats and idempotency keys
  *   counts.c     the striped exact availability counter (seats and GA areas)
  *   inventory.c  SQL helpers of general admission and best available
+ *   best.c       the seat search of best available (_best_pick)
  *   reserve.c    tr_reserve: the seat guard, idempotency, lazy expiry
  *   lifecycle.c  tr_confirm, tr_cancel, tr_expire
  *   metrics.c    shared-memory counters and histograms for tr_metrics()
@@ -73,11 +74,17 @@ typedef enum TrPlanId
 	TP_GA_ADD,
 	TP_GA_ADD_FREE,
 	TP_GA_ADD_NEW,
+	/* 0.2 (best available, best.c) */
+	TP_BEST_STREAM,
+	TP_BEST_SINGLES,
+	TP_BEST_ROW,
+	TP_BEST_STILL_FREE,
 	TP__COUNT
 } TrPlanId;
 
 extern uint64 tr_exec(TrPlanId id, Datum *values, const char *nulls, int expected_rc);
 extern Datum tr_getdatum(int row, int col, bool *isnull);
+extern Portal tr_cursor_open(TrPlanId id, Datum *values, const char *nulls);
 extern Datum tr_result_row(FunctionCallInfo fcinfo, MemoryContext outer, int row);
 
 /* ---- args.c ---- */

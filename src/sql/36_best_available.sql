@@ -12,11 +12,10 @@
 --
 -- Together: a block is quantity seats of one row (same section and
 -- row_label, both set) with consecutive seat_numbers; the best block has
--- the lowest total rank.  Each row met in the rank stream contributes its
--- best untried block (one window query over the row's available seats,
--- seats_row_idx); a block is tried once no row not yet met can beat it:
--- every seat of such a row ranks at least as the stream's current seat, so
--- its blocks total at least quantity times that rank.
+-- the lowest total rank.  The search is in C (src/best.c): each row met in
+-- the rank stream is read once (seats_row_idx) and its blocks are kept in
+-- memory; a block is tried once no row not yet met can beat it, and a seat
+-- found busy or taken is dropped without another statement.
 ------------------------------------------------------------------------------
 
 -- the place of the k-th of n seats of a row, centre first: of two seats
@@ -26,153 +25,12 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$ SELECT abs(2 * k - (n + 1)) - (2 * k < n + 1)::int $$;
 
--- the best untried block of quantity consecutive available seats of one row
--- (each priced <= max_price); failed lists the first seat numbers to skip
-CREATE OR REPLACE FUNCTION ticketres._row_best_block(event_id uuid, section text, row_label text,
-    quantity int, max_price bigint, failed int[], OUT first int, OUT total bigint)
-LANGUAGE sql STABLE
-SET search_path = pg_catalog, pg_temp
-AS $$
-    SELECT b.first, b.total FROM (
-        SELECT x.seat_number AS first,
-               sum(coalesce(x.rank, 2147483647)::bigint) OVER w AS total, count(*) OVER w AS n
-          FROM (SELECT y.seat_number, y.rank,
-                       y.seat_number - row_number() OVER (ORDER BY y.seat_number) AS grp
-                  FROM ticketres.seats y
-                 WHERE y.event_id = _row_best_block.event_id AND y.section = _row_best_block.section
-                   AND y.row_label = _row_best_block.row_label AND y.status = 'available'
-                   AND y.seat_number IS NOT NULL
-                   AND (_row_best_block.max_price IS NULL OR y.price <= _row_best_block.max_price)) x
-        WINDOW w AS (PARTITION BY x.grp ORDER BY x.seat_number
-                     ROWS BETWEEN CURRENT ROW AND _row_best_block.quantity - 1 FOLLOWING)) b
-     WHERE b.n = _row_best_block.quantity AND NOT (b.first = ANY (failed))
-     ORDER BY b.total, b.first LIMIT 1
-$$;
-
--- lock the seats (all or none, never waiting) and check they are still
--- available now that nobody else can move them; their ids, or NULL
-CREATE OR REPLACE FUNCTION ticketres._claim(ids uuid[], quantity int) RETURNS uuid[]
-LANGUAGE plpgsql VOLATILE
-SET search_path = pg_catalog, pg_temp
-AS $$
-BEGIN
-    IF cardinality(ids) <> quantity OR NOT ticketres._try_lock_ids(ids) THEN
-        RETURN NULL;
-    END IF;
-    -- a statement of its own: its snapshot is taken after the locks
-    IF (SELECT count(*) FROM ticketres.seats s WHERE s.id = ANY (ids) AND s.status = 'available') = quantity THEN
-        RETURN ids;
-    END IF;
-    RETURN NULL;
-END
-$$;
-
--- The best quantity seats free now, locked; NULL when there are not enough
+-- The best quantity seats free now, each locked with the seat locks of
+-- tr_reserve; NULL when there are not enough (src/best.c)
 CREATE OR REPLACE FUNCTION ticketres._best_pick(event_id uuid, quantity int, section text,
     max_price bigint, together boolean) RETURNS uuid[]
-LANGUAGE plpgsql VOLATILE
-SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    s record;
-    got uuid[] := '{}'::uuid[];
-    -- the candidate block of each row met so far (NULL total: none left)
-    c_sec text[] := '{}'::text[];
-    c_row text[] := '{}'::text[];
-    c_first int[] := '{}'::int[];
-    c_total bigint[] := '{}'::bigint[];
-    c_failed text[] := '{}'::text[];  -- per row: failed first seat numbers, as an int[] literal
-    bf int;
-    bt bigint;
-    best int;
-    bound bigint;
-    ids uuid[];
-BEGIN
-    IF NOT together THEN
-        FOR s IN SELECT x.id FROM ticketres.seats x
-                  WHERE x.event_id = _best_pick.event_id AND x.status = 'available'
-                    AND (_best_pick.section IS NULL OR x.section = _best_pick.section)
-                    AND (_best_pick.max_price IS NULL OR x.price <= _best_pick.max_price)
-                  ORDER BY x.rank, x.section, x.row_label, x.seat_number
-        LOOP
-            IF ticketres._claim(ARRAY[s.id], 1) IS NOT NULL THEN
-                got := got || s.id;
-                EXIT WHEN cardinality(got) = quantity;
-            END IF;
-        END LOOP;
-        RETURN CASE WHEN cardinality(got) = quantity THEN got END;
-    END IF;
-
-    FOR s IN SELECT x.rank, x.section, x.row_label FROM ticketres.seats x
-              WHERE x.event_id = _best_pick.event_id AND x.status = 'available'
-                AND x.section IS NOT NULL AND x.row_label IS NOT NULL AND x.seat_number IS NOT NULL
-                AND (_best_pick.section IS NULL OR x.section = _best_pick.section)
-                AND (_best_pick.max_price IS NULL OR x.price <= _best_pick.max_price)
-              ORDER BY x.rank, x.section, x.row_label, x.seat_number
-    LOOP
-        bound := quantity::bigint * coalesce(s.rank, 2147483647);
-        -- try the candidates no row not yet met can beat, best first
-        LOOP
-            best := NULL;
-            FOR i IN 1 .. cardinality(c_total) LOOP
-                IF c_total[i] IS NOT NULL AND (best IS NULL OR (c_total[i], c_sec[i], c_row[i], c_first[i])
-                                               < (c_total[best], c_sec[best], c_row[best], c_first[best])) THEN
-                    best := i;
-                END IF;
-            END LOOP;
-            EXIT WHEN best IS NULL OR c_total[best] >= bound;
-            ids := ticketres._claim(ARRAY(SELECT y.id FROM ticketres.seats y
-                                           WHERE y.event_id = _best_pick.event_id AND y.section = c_sec[best]
-                                             AND y.row_label = c_row[best] AND y.status = 'available'
-                                             AND y.seat_number BETWEEN c_first[best] AND c_first[best] + quantity - 1),
-                                     quantity);
-            IF ids IS NOT NULL THEN
-                RETURN ids;
-            END IF;
-            c_failed[best] := (c_failed[best]::int[] || c_first[best])::text;
-            SELECT f.first, f.total INTO bf, bt
-              FROM ticketres._row_best_block(event_id, c_sec[best], c_row[best], quantity, max_price, c_failed[best]::int[]) f;
-            c_first[best] := bf;
-            c_total[best] := bt;
-        END LOOP;
-        IF NOT EXISTS (SELECT 1 FROM generate_subscripts(c_sec, 1) j
-                        WHERE c_sec[j] = s.section AND c_row[j] = s.row_label) THEN
-            SELECT f.first, f.total INTO bf, bt
-              FROM ticketres._row_best_block(event_id, s.section, s.row_label, quantity, max_price, '{}') f;
-            c_sec := c_sec || s.section;
-            c_row := c_row || s.row_label;
-            c_first := c_first || bf;
-            c_total := c_total || bt;
-            c_failed := c_failed || '{}'::text;
-        END IF;
-    END LOOP;
-    -- every row met: the rest in order
-    LOOP
-        best := NULL;
-        FOR i IN 1 .. cardinality(c_total) LOOP
-            IF c_total[i] IS NOT NULL AND (best IS NULL OR (c_total[i], c_sec[i], c_row[i], c_first[i])
-                                           < (c_total[best], c_sec[best], c_row[best], c_first[best])) THEN
-                best := i;
-            END IF;
-        END LOOP;
-        EXIT WHEN best IS NULL;
-        ids := ticketres._claim(ARRAY(SELECT y.id FROM ticketres.seats y
-                                       WHERE y.event_id = _best_pick.event_id AND y.section = c_sec[best]
-                                         AND y.row_label = c_row[best] AND y.status = 'available'
-                                         AND y.seat_number BETWEEN c_first[best] AND c_first[best] + quantity - 1),
-                                 quantity);
-        IF ids IS NOT NULL THEN
-            RETURN ids;
-        END IF;
-        c_failed[best] := (c_failed[best]::int[] || c_first[best])::text;
-        SELECT f.first, f.total INTO bf, bt
-          FROM ticketres._row_best_block(event_id, c_sec[best], c_row[best], quantity, max_price, c_failed[best]::int[]) f;
-        c_first[best] := bf;
-        c_total[best] := bt;
-    END LOOP;
-    RETURN NULL;
-END
-$$;
+    AS 'MODULE_PATHNAME', 'tr_best_pick_sql'
+    LANGUAGE C VOLATILE;
 
 -- whether reservation r (made earlier with the same key) is this request
 CREATE OR REPLACE FUNCTION ticketres._best_matches(r ticketres.reservations, event_id uuid, quantity int,

@@ -61,7 +61,6 @@ REVOKE ALL ON FUNCTION ticketres._ga_add(uuid, bigint), ticketres._try_lock_ids(
     ticketres._reserve_event(uuid, int, interval), ticketres._check_quantity(int),
     ticketres._expire_overdue(uuid, uuid, int), ticketres._lock_overdue(uuid), ticketres._ga_left(uuid), ticketres._ga_take(uuid, int),
     ticketres._area_of(uuid, text), ticketres._centre_rank(int, int),
-    ticketres._row_best_block(uuid, text, text, int, bigint, int[]), ticketres._claim(uuid[], int),
     ticketres._best_pick(uuid, int, text, bigint, boolean),
     ticketres._best_matches(ticketres.reservations, uuid, int, text, bigint, boolean)
     FROM PUBLIC;

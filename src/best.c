@@ -1,0 +1,474 @@
+/*
+ * best.c — the seat search of best available (DESIGN §9):
+ * ticketres._best_pick(event_id, quantity, section, max_price, together)
+ * returns the ids of the best quantity seats free now, each locked with the
+ * seat locks of tr_reserve (locks.c), or NULL when there are not enough.
+ * tr_reserve_best (src/sql/36_best_available.sql) takes them with the seat
+ * guard.
+ *
+ * The available seats are read in rank order from the partial index of
+ * available seats (seats_best_idx, a cursor fetched in small batches), so
+ * the search starts at the best free seat however full the event is, and a
+ * call reads the seats near the front of that order only.
+ *
+ * Together: a block is quantity seats of one row (same section and
+ * row_label) with consecutive seat numbers; the best has the lowest total
+ * rank, ties to the lower (section, row_label, first seat number).  Each
+ * row met in the rank stream is read once (seats_row_idx) and kept in
+ * memory; its best untried block is its candidate.  A candidate is tried as
+ * soon as no row not yet met can beat it: every seat of such a row ranks at
+ * least as the stream's current seat, so its blocks total at least quantity
+ * times that rank.
+ *
+ * Trying a block: its seat locks without waiting, then one statement (its
+ * own snapshot, taken after the locks) for which of its seats are still
+ * available.  A seat whose lock another call holds, or that is no longer
+ * available, is dropped from its row for the rest of the call, and the
+ * row's next candidate is computed in memory: a concurrent caller is
+ * skipped, never waited for, and costs no further statement.
+ */
+#include "ticketres.h"
+
+#include "catalog/pg_type.h"
+#include "errors.h"
+#include "miscadmin.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+
+#define TR_BEST_FETCH		32	/* rank-stream seats per cursor fetch */
+#define TR_RANK_NONE		((int64) PG_INT32_MAX)	/* a seat without rank ranks last */
+
+typedef struct BestSeat
+{
+	int32		number;
+	int64		rank;
+	pg_uuid_t	id;
+	bool		gone;			/* busy or taken since read: never tried again */
+} BestSeat;
+
+typedef struct BestRow
+{
+	char	   *section;
+	char	   *row_label;
+	int			nseats;
+	BestSeat   *seats;			/* available when read, by seat number */
+	bool	   *tried;			/* per first seat: this block failed */
+	int			cand;			/* first seat index of the candidate, -1: none */
+	int64		total;			/* the candidate's total rank */
+} BestRow;
+
+typedef struct BestSearch
+{
+	Datum		event;
+	Datum		section;
+	Datum		max_price;
+	bool		no_section;		/* no section argument */
+	bool		no_max_price;	/* no max_price argument */
+	int			quantity;
+	int			nrows;
+	int			maxrows;
+	BestRow    *rows;
+	int64		statements;		/* SQL statements run (for the DEBUG line) */
+} BestSearch;
+
+static int
+seat_id_cmp(const void *a, const void *b)
+{
+	return memcmp(a, b, UUID_LEN);
+}
+
+/* The candidate of a row: its untried block of the lowest total, or none. */
+static void
+row_candidate(BestRow *row, int quantity)
+{
+	row->cand = -1;
+	row->total = 0;
+	for (int i = 0; i + quantity <= row->nseats; i++)
+	{
+		int64		total = 0;
+		bool		fits = !row->tried[i];
+
+		for (int k = 0; fits && k < quantity; k++)
+		{
+			const BestSeat *s = &row->seats[i + k];
+
+			if (s->gone || s->number != row->seats[i].number + k)
+				fits = false;
+			else
+				total += s->rank;
+		}
+		if (fits && (row->cand < 0 || total < row->total))
+		{
+			row->cand = i;
+			row->total = total;
+		}
+	}
+}
+
+/* Read a row met in the stream: its available seats, and its candidate. */
+static BestRow *
+row_read(BestSearch *bs, const char *section, const char *row_label)
+{
+	Datum		values[4] = {bs->event, CStringGetTextDatum(section),
+	CStringGetTextDatum(row_label), bs->max_price};
+	char		nulls[4] = {' ', ' ', ' ', bs->no_max_price ? 'n' : ' '};
+	BestRow    *row;
+	uint64		n;
+
+	if (bs->nrows == bs->maxrows)
+	{
+		bs->maxrows *= 2;
+		bs->rows = repalloc(bs->rows, sizeof(BestRow) * bs->maxrows);
+	}
+	row = &bs->rows[bs->nrows++];
+	row->section = pstrdup(section);
+	row->row_label = pstrdup(row_label);
+	n = tr_exec(TP_BEST_ROW, values, nulls, SPI_OK_SELECT);
+	bs->statements++;
+	row->nseats = (int) n;
+	row->seats = palloc(sizeof(BestSeat) * Max(n, 1));
+	row->tried = palloc0(sizeof(bool) * Max(n, 1));
+	for (uint64 i = 0; i < n; i++)
+	{
+		bool		isnull;
+		Datum		rank;
+
+		row->seats[i].number = DatumGetInt32(tr_getdatum(i, 1, &isnull));
+		rank = tr_getdatum(i, 2, &isnull);
+		row->seats[i].rank = isnull ? TR_RANK_NONE : DatumGetInt32(rank);
+		memcpy(&row->seats[i].id, DatumGetUUIDP(tr_getdatum(i, 3, &isnull)), UUID_LEN);
+		row->seats[i].gone = false;
+	}
+	SPI_freetuptable(SPI_tuptable);
+	row_candidate(row, bs->quantity);
+	return row;
+}
+
+static BestRow *
+row_find(BestSearch *bs, const char *section, const char *row_label)
+{
+	for (int i = 0; i < bs->nrows; i++)
+		if (strcmp(bs->rows[i].section, section) == 0 &&
+			strcmp(bs->rows[i].row_label, row_label) == 0)
+			return &bs->rows[i];
+	return NULL;
+}
+
+/* The best candidate of all rows met: lowest total, then section, row, first. */
+static BestRow *
+best_candidate(BestSearch *bs)
+{
+	BestRow    *best = NULL;
+
+	for (int i = 0; i < bs->nrows; i++)
+	{
+		BestRow    *r = &bs->rows[i];
+		int			c;
+
+		if (r->cand < 0)
+			continue;
+		if (best == NULL || r->total < best->total)
+		{
+			best = r;
+			continue;
+		}
+		if (r->total > best->total)
+			continue;
+		c = strcmp(r->section, best->section);
+		if (c == 0)
+			c = strcmp(r->row_label, best->row_label);
+		if (c == 0)
+			c = r->seats[r->cand].number - best->seats[best->cand].number;
+		if (c < 0)
+			best = r;
+	}
+	return best;
+}
+
+/*
+ * Which of n seats, locked by this call, are still available: one statement
+ * of its own, so its snapshot is taken after the locks.  Marks the others
+ * gone; returns how many are free.
+ */
+static int
+still_free(BestSearch *bs, BestSeat **seats, int n)
+{
+	Datum	   *ids = palloc(sizeof(Datum) * n);
+	Datum		values[2];
+	uint64		nfree;
+
+	for (int i = 0; i < n; i++)
+		ids[i] = UUIDPGetDatum(&seats[i]->id);
+	values[0] = PointerGetDatum(construct_array(ids, n, UUIDOID, UUID_LEN, false, TYPALIGN_CHAR));
+	values[1] = bs->event;
+	nfree = tr_exec(TP_BEST_STILL_FREE, values, NULL, SPI_OK_SELECT);
+	bs->statements++;
+	if (nfree < (uint64) n)
+		for (int i = 0; i < n; i++)
+		{
+			bool		still = false;
+
+			for (uint64 j = 0; j < nfree && !still; j++)
+			{
+				bool		isnull;
+
+				still = memcmp(DatumGetUUIDP(tr_getdatum(j, 1, &isnull)), &seats[i]->id,
+							   UUID_LEN) == 0;
+			}
+			seats[i]->gone = !still;
+		}
+	SPI_freetuptable(SPI_tuptable);
+	pfree(ids);
+	return (int) nfree;
+}
+
+/* Give back the seat lock of one seat. */
+static void
+unlock_one(BestSeat *seat)
+{
+	TrSeatList	one = {1, &seat->id};
+
+	tr_unlock_seats(&one, 1);
+}
+
+/* Lock one seat without waiting; a busy one is marked gone. */
+static bool
+lock_one(BestSeat *seat)
+{
+	TrSeatList	one = {1, &seat->id};
+
+	if (tr_try_lock_seats(&one) < 0)
+		return true;
+	seat->gone = true;
+	return false;
+}
+
+/*
+ * Lock n seats (all or none, in ascending id order, never waiting) and
+ * check that they are still available.  True when they are ours (the locks
+ * stay); else the locks are given back and the seats that failed are gone.
+ */
+static bool
+claim(BestSearch *bs, BestSeat **seats, int n)
+{
+	TrSeatList	list;
+	int			busy;
+
+	list.n = n;
+	list.ids = palloc(sizeof(pg_uuid_t) * n);
+	for (int i = 0; i < n; i++)
+		list.ids[i] = seats[i]->id;
+	qsort(list.ids, n, sizeof(pg_uuid_t), seat_id_cmp);
+	busy = tr_try_lock_seats(&list);
+	if (busy >= 0)
+	{
+		/* another call is taking that seat: skip it, do not wait */
+		tr_unlock_seats(&list, busy);
+		for (int i = 0; i < n; i++)
+			if (memcmp(&seats[i]->id, &list.ids[busy], UUID_LEN) == 0)
+				seats[i]->gone = true;
+		pfree(list.ids);
+		return false;
+	}
+	if (still_free(bs, seats, n) == n)
+	{
+		pfree(list.ids);
+		return true;
+	}
+	tr_unlock_seats(&list, n);
+	pfree(list.ids);
+	return false;
+}
+
+/* Try the candidate of row; true when its seats are now ours. */
+static bool
+try_candidate(BestSearch *bs, BestRow *row, BestSeat **out)
+{
+	int			first = row->cand;
+
+	for (int k = 0; k < bs->quantity; k++)
+		out[k] = &row->seats[first + k];
+	if (claim(bs, out, bs->quantity))
+		return true;
+	row->tried[first] = true;
+	row_candidate(row, bs->quantity);
+	return false;
+}
+
+/* Together: the best block, locked, into out; false when none is free. */
+static bool
+pick_together(BestSearch *bs, BestSeat **out)
+{
+	Datum		values[3] = {bs->event, bs->section, bs->max_price};
+	char		nulls[3] = {' ', bs->no_section ? 'n' : ' ', bs->no_max_price ? 'n' : ' '};
+	Portal		portal = tr_cursor_open(TP_BEST_STREAM, values, nulls);
+	bool		done = false;
+	bool		found = false;
+
+	bs->statements++;
+	while (!done && !found)
+	{
+		uint64		n;
+		SPITupleTable *batch;
+
+		SPI_cursor_fetch(portal, true, TR_BEST_FETCH);
+		n = SPI_processed;
+		batch = SPI_tuptable;
+		if (n == 0)
+			done = true;
+		for (uint64 i = 0; i < n && !found; i++)
+		{
+			bool		isnull;
+			Datum		d = SPI_getbinval(batch->vals[i], batch->tupdesc, 1, &isnull);
+			int64		bound = (isnull ? TR_RANK_NONE : (int64) DatumGetInt32(d)) * bs->quantity;
+			char	   *section = TextDatumGetCString(SPI_getbinval(batch->vals[i], batch->tupdesc, 2, &isnull));
+			char	   *row_label = TextDatumGetCString(SPI_getbinval(batch->vals[i], batch->tupdesc, 3, &isnull));
+			BestRow    *best;
+
+			CHECK_FOR_INTERRUPTS();
+			/* the candidates no row not yet met can beat, best first */
+			while ((best = best_candidate(bs)) != NULL && best->total < bound)
+				if (try_candidate(bs, best, out))
+				{
+					found = true;
+					break;
+				}
+			if (!found && row_find(bs, section, row_label) == NULL)
+				(void) row_read(bs, section, row_label);
+			pfree(section);
+			pfree(row_label);
+		}
+		SPI_freetuptable(batch);
+	}
+	SPI_cursor_close(portal);
+	/* every row with an available seat met: the rest in order */
+	while (!found)
+	{
+		BestRow    *best = best_candidate(bs);
+
+		if (best == NULL)
+			break;
+		found = try_candidate(bs, best, out);
+	}
+	return found;
+}
+
+/*
+ * Not together: the best single seats, locked, into out.  Each seat of a
+ * batch is locked alone (busy ones skipped), then one statement checks the
+ * locked ones; those taken meanwhile are let go and the stream goes on.
+ */
+static bool
+pick_singles(BestSearch *bs, BestSeat **out)
+{
+	Datum		values[3] = {bs->event, bs->section, bs->max_price};
+	char		nulls[3] = {' ', bs->no_section ? 'n' : ' ', bs->no_max_price ? 'n' : ' '};
+	Portal		portal = tr_cursor_open(TP_BEST_SINGLES, values, nulls);
+	int			got = 0;
+
+	bs->statements++;
+	while (got < bs->quantity)
+	{
+		uint64		n;
+		BestSeat   *cands;
+		BestSeat   *locked[TR_BEST_FETCH];
+		int			nlocked = 0;
+
+		SPI_cursor_fetch(portal, true, Min(TR_BEST_FETCH, bs->quantity - got));
+		n = SPI_processed;
+		if (n == 0)
+			break;
+		cands = palloc(sizeof(BestSeat) * n);
+		for (uint64 i = 0; i < n; i++)
+		{
+			bool		isnull;
+
+			memcpy(&cands[i].id, DatumGetUUIDP(tr_getdatum(i, 1, &isnull)), UUID_LEN);
+			cands[i].gone = false;
+		}
+		SPI_freetuptable(SPI_tuptable);
+		for (uint64 i = 0; i < n; i++)
+		{
+			CHECK_FOR_INTERRUPTS();
+			if (lock_one(&cands[i]))
+				locked[nlocked++] = &cands[i];
+		}
+		if (nlocked == 0)
+			continue;
+		(void) still_free(bs, locked, nlocked);
+		for (int i = 0; i < nlocked; i++)
+		{
+			if (locked[i]->gone)
+				unlock_one(locked[i]);
+			else
+				out[got++] = locked[i];
+		}
+	}
+	SPI_cursor_close(portal);
+	if (got < bs->quantity)
+	{
+		/* not enough: give back the locks taken */
+		for (int i = 0; i < got; i++)
+			unlock_one(out[i]);
+		return false;
+	}
+	return true;
+}
+
+PG_FUNCTION_INFO_V1(tr_best_pick_sql);
+
+/*
+ * ticketres._best_pick(event_id uuid, quantity int, section text,
+ *                      max_price bigint, together boolean) returns uuid[]
+ */
+Datum
+tr_best_pick_sql(PG_FUNCTION_ARGS)
+{
+	MemoryContext outer = CurrentMemoryContext;
+	BestSearch	bs = {0};
+	BestSeat  **out;
+	bool		together;
+	bool		found;
+	Datum	   *ids;
+	ArrayType  *result;
+
+	tr_check_not_null(fcinfo, 0, "event_id");
+	tr_check_not_null(fcinfo, 1, "quantity");
+	tr_check_not_null(fcinfo, 4, "together");
+	bs.quantity = PG_GETARG_INT32(1);
+	if (bs.quantity < 1 || bs.quantity > TR_MAX_SEATS_PER_CALL)
+		tr_bad_argument("quantity must be between 1 and %d", TR_MAX_SEATS_PER_CALL);
+	together = PG_GETARG_BOOL(4);
+	bs.event = PG_GETARG_DATUM(0);
+	bs.section = PG_ARGISNULL(2) ? (Datum) 0 : PG_GETARG_DATUM(2);
+	bs.max_price = PG_ARGISNULL(3) ? (Datum) 0 : PG_GETARG_DATUM(3);
+	bs.no_section = PG_ARGISNULL(2);
+	bs.no_max_price = PG_ARGISNULL(3);
+	bs.maxrows = 16;
+	bs.rows = palloc(sizeof(BestRow) * bs.maxrows);
+	out = palloc(sizeof(BestSeat *) * bs.quantity);
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "ticketres: SPI_connect failed");
+	found = together ? pick_together(&bs, out) : pick_singles(&bs, out);
+	elog(DEBUG1, "ticketres: best available: %s after %d rows read, %lld statements",
+		 found ? "found" : "none", bs.nrows, (long long) bs.statements);
+	if (!found)
+	{
+		SPI_finish();
+		PG_RETURN_NULL();
+	}
+	/* the result outlives SPI_finish: build it in the caller's context */
+	MemoryContextSwitchTo(outer);
+	ids = palloc(sizeof(Datum) * bs.quantity);
+	for (int i = 0; i < bs.quantity; i++)
+	{
+		pg_uuid_t  *u = palloc(sizeof(pg_uuid_t));
+
+		memcpy(u, &out[i]->id, UUID_LEN);
+		ids[i] = UUIDPGetDatum(u);
+	}
+	result = construct_array(ids, bs.quantity, UUIDOID, UUID_LEN, false, TYPALIGN_CHAR);
+	SPI_finish();
+	PG_RETURN_ARRAYTYPE_P(result);
+}
