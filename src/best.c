@@ -50,6 +50,9 @@ typedef struct BestRow
 {
 	char	   *section;
 	char	   *row_label;
+	bool		read;			/* its seats are read (else only seen in the stream) */
+	int			nseen;			/* unread: seats seen in the stream (up to quantity) */
+	int64		seen_sum;		/* unread: the sum of their ranks */
 	int			nseats;
 	BestSeat   *seats;			/* available when read, by seat number */
 	bool	   *tried;			/* per first seat: this block failed */
@@ -69,6 +72,7 @@ typedef struct BestSearch
 	int			maxrows;
 	BestRow    *rows;
 	int64		statements;		/* SQL statements run (for the DEBUG line) */
+	int			rows_read;
 } BestSearch;
 
 static int
@@ -105,15 +109,11 @@ row_candidate(BestRow *row, int quantity)
 	}
 }
 
-/* Read a row met in the stream: its available seats, and its candidate. */
+/* A row first met in the stream: known by name only until it is read. */
 static BestRow *
-row_read(BestSearch *bs, const char *section, const char *row_label)
+row_add(BestSearch *bs, const char *section, const char *row_label)
 {
-	Datum		values[4] = {bs->event, CStringGetTextDatum(section),
-	CStringGetTextDatum(row_label), bs->max_price};
-	char		nulls[4] = {' ', ' ', ' ', bs->no_max_price ? 'n' : ' '};
 	BestRow    *row;
-	uint64		n;
 
 	if (bs->nrows == bs->maxrows)
 	{
@@ -121,10 +121,26 @@ row_read(BestSearch *bs, const char *section, const char *row_label)
 		bs->rows = repalloc(bs->rows, sizeof(BestRow) * bs->maxrows);
 	}
 	row = &bs->rows[bs->nrows++];
+	memset(row, 0, sizeof(BestRow));
 	row->section = pstrdup(section);
 	row->row_label = pstrdup(row_label);
+	row->cand = -1;
+	return row;
+}
+
+/* Read a row's available seats (seats_row_idx) and find its candidate. */
+static void
+row_read(BestSearch *bs, BestRow *row)
+{
+	Datum		values[4] = {bs->event, CStringGetTextDatum(row->section),
+	CStringGetTextDatum(row->row_label), bs->max_price};
+	char		nulls[4] = {' ', ' ', ' ', bs->no_max_price ? 'n' : ' '};
+	uint64		n;
+
 	n = tr_exec(TP_BEST_ROW, values, nulls, SPI_OK_SELECT);
 	bs->statements++;
+	bs->rows_read++;
+	row->read = true;
 	row->nseats = (int) n;
 	row->seats = palloc(sizeof(BestSeat) * Max(n, 1));
 	row->tried = palloc0(sizeof(bool) * Max(n, 1));
@@ -141,7 +157,48 @@ row_read(BestSearch *bs, const char *section, const char *row_label)
 	}
 	SPI_freetuptable(SPI_tuptable);
 	row_candidate(row, bs->quantity);
-	return row;
+}
+
+/*
+ * The least total rank a block of an unread row can have, the stream being
+ * at rank cur: its seats seen so far, then seats not yet seen, which rank at
+ * least cur.
+ */
+static int64
+row_bound(const BestSearch *bs, const BestRow *row, int64 cur)
+{
+	return row->seen_sum + (int64) (bs->quantity - row->nseen) * cur;
+}
+
+/* Whether block total a of row ra comes before total b of row rb. */
+static bool
+block_before(int64 a, const BestRow *ra, int64 b, const BestRow *rb)
+{
+	int			c;
+
+	if (a != b)
+		return a < b;
+	c = strcmp(ra->section, rb->section);
+	if (c == 0)
+		c = strcmp(ra->row_label, rb->row_label);
+	return c < 0;
+}
+
+/* The unread row whose blocks may come first, or NULL. */
+static BestRow *
+lowest_unread(BestSearch *bs, int64 cur)
+{
+	BestRow    *low = NULL;
+
+	for (int i = 0; i < bs->nrows; i++)
+	{
+		BestRow    *r = &bs->rows[i];
+
+		if (!r->read && (low == NULL || block_before(row_bound(bs, r, cur), r,
+													 row_bound(bs, low, cur), low)))
+			low = r;
+	}
+	return low;
 }
 
 static BestRow *
@@ -165,7 +222,7 @@ best_candidate(BestSearch *bs)
 		BestRow    *r = &bs->rows[i];
 		int			c;
 
-		if (r->cand < 0)
+		if (!r->read || r->cand < 0)
 			continue;
 		if (best == NULL || r->total < best->total)
 		{
@@ -295,61 +352,99 @@ try_candidate(BestSearch *bs, BestRow *row, BestSeat **out)
 	return false;
 }
 
-/* Together: the best block, locked, into out; false when none is free. */
+/*
+ * Together: the best block, locked, into out; false when none is free.
+ *
+ * The stream gives the available seats in rank order; a row is read only
+ * when it may hold the best block.  At stream rank cur, a row never met has
+ * no block below quantity * cur, and an unread row met in the stream none
+ * below row_bound.  The best candidate of the rows read is tried once it
+ * comes before both; an unread row that may come before it is read; else
+ * the stream moves on.  Rows tied on rank across sections (each section's
+ * row 1 is a front row) are therefore met in the stream but read one at a
+ * time, the best first.
+ */
 static bool
 pick_together(BestSearch *bs, BestSeat **out)
 {
 	Datum		values[3] = {bs->event, bs->section, bs->max_price};
 	char		nulls[3] = {' ', bs->no_section ? 'n' : ' ', bs->no_max_price ? 'n' : ' '};
 	Portal		portal = tr_cursor_open(TP_BEST_STREAM, values, nulls);
-	bool		done = false;
+	SPITupleTable *batch = NULL;
+	uint64		nbatch = 0,
+				next = 0;
+	bool		done = false;	/* the stream is at its end */
+	bool		started = false;
+	int64		cur = 0;		/* the rank of the stream's last seat */
 	bool		found = false;
 
 	bs->statements++;
-	while (!done && !found)
-	{
-		uint64		n;
-		SPITupleTable *batch;
-
-		SPI_cursor_fetch(portal, true, TR_BEST_FETCH);
-		n = SPI_processed;
-		batch = SPI_tuptable;
-		if (n == 0)
-			done = true;
-		for (uint64 i = 0; i < n && !found; i++)
-		{
-			bool		isnull;
-			Datum		d = SPI_getbinval(batch->vals[i], batch->tupdesc, 1, &isnull);
-			int64		bound = (isnull ? TR_RANK_NONE : (int64) DatumGetInt32(d)) * bs->quantity;
-			char	   *section = TextDatumGetCString(SPI_getbinval(batch->vals[i], batch->tupdesc, 2, &isnull));
-			char	   *row_label = TextDatumGetCString(SPI_getbinval(batch->vals[i], batch->tupdesc, 3, &isnull));
-			BestRow    *best;
-
-			CHECK_FOR_INTERRUPTS();
-			/* the candidates no row not yet met can beat, best first */
-			while ((best = best_candidate(bs)) != NULL && best->total < bound)
-				if (try_candidate(bs, best, out))
-				{
-					found = true;
-					break;
-				}
-			if (!found && row_find(bs, section, row_label) == NULL)
-				(void) row_read(bs, section, row_label);
-			pfree(section);
-			pfree(row_label);
-		}
-		SPI_freetuptable(batch);
-	}
-	SPI_cursor_close(portal);
-	/* every row with an available seat met: the rest in order */
 	while (!found)
 	{
-		BestRow    *best = best_candidate(bs);
+		BestRow    *cand = best_candidate(bs);
+		BestRow    *low = lowest_unread(bs, cur);
+		bool		isnull;
+		Datum		d;
+		char	   *section;
+		char	   *row_label;
+		BestRow    *row;
 
-		if (best == NULL)
-			break;
-		found = try_candidate(bs, best, out);
+		CHECK_FOR_INTERRUPTS();
+		if (started || done)
+		{
+			/* blocks of rows never met total at least this (none: no limit) */
+			int64		unmet = done ? PG_INT64_MAX : cur * bs->quantity;
+
+			if (cand != NULL && cand->total < unmet &&
+				(low == NULL || block_before(cand->total, cand, row_bound(bs, low, cur), low)))
+			{
+				found = try_candidate(bs, cand, out);
+				continue;
+			}
+			if (low != NULL && row_bound(bs, low, cur) < unmet &&
+				(cand == NULL || !block_before(cand->total, cand, row_bound(bs, low, cur), low)))
+			{
+				row_read(bs, low);
+				continue;
+			}
+			if (done)
+				break;
+		}
+		/* the stream's next seat */
+		if (next == nbatch)
+		{
+			if (batch != NULL)
+				SPI_freetuptable(batch);
+			SPI_cursor_fetch(portal, true, TR_BEST_FETCH);
+			batch = SPI_tuptable;
+			nbatch = SPI_processed;
+			next = 0;
+			if (nbatch == 0)
+			{
+				done = true;
+				continue;
+			}
+		}
+		d = SPI_getbinval(batch->vals[next], batch->tupdesc, 1, &isnull);
+		cur = isnull ? TR_RANK_NONE : DatumGetInt32(d);
+		section = TextDatumGetCString(SPI_getbinval(batch->vals[next], batch->tupdesc, 2, &isnull));
+		row_label = TextDatumGetCString(SPI_getbinval(batch->vals[next], batch->tupdesc, 3, &isnull));
+		next++;
+		started = true;
+		row = row_find(bs, section, row_label);
+		if (row == NULL)
+			row = row_add(bs, section, row_label);
+		if (!row->read && row->nseen < bs->quantity)
+		{
+			row->seen_sum += cur;
+			row->nseen++;
+		}
+		pfree(section);
+		pfree(row_label);
 	}
+	if (batch != NULL)
+		SPI_freetuptable(batch);
+	SPI_cursor_close(portal);
 	return found;
 }
 
@@ -451,8 +546,8 @@ tr_best_pick_sql(PG_FUNCTION_ARGS)
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "ticketres: SPI_connect failed");
 	found = together ? pick_together(&bs, out) : pick_singles(&bs, out);
-	elog(DEBUG1, "ticketres: best available: %s after %d rows read, %lld statements",
-		 found ? "found" : "none", bs.nrows, (long long) bs.statements);
+	elog(DEBUG1, "ticketres: best available: %s; %d rows met, %d read, %lld statements",
+		 found ? "found" : "none", bs.nrows, bs.rows_read, (long long) bs.statements);
 	if (!found)
 	{
 		SPI_finish();

@@ -277,6 +277,13 @@ static const Oid expire_candidates_types[] = {
 	TIMESTAMPTZOID, UUIDOID, TIMESTAMPTZOID, UUIDOID, INT4OID
 };
 
+/* whether the statement is read through a cursor, a few rows at a time */
+static bool
+tr_plan_is_stream(TrPlanId id)
+{
+	return id == TP_BEST_STREAM || id == TP_BEST_SINGLES;
+}
+
 /* Prepare a statement on first use and keep the plan for the backend's life. */
 static SPIPlanPtr
 tr_plan_get(TrPlanId id)
@@ -304,7 +311,14 @@ tr_plan_get(TrPlanId id)
 		 * arguments, and a custom plan per call (the plan cache's choice for
 		 * array arguments, whose size it sees) costs a planning per call.
 		 */
-		plan = SPI_prepare_cursor(p->sql, nargs, (Oid *) types, CURSOR_OPT_GENERIC_PLAN);
+		/*
+		 * The statements read through a cursor (the best-available streams)
+		 * are read a few rows at a time: planned for their first rows, an
+		 * index scan in the wanted order, not a sort of every row.
+		 */
+		plan = SPI_prepare_cursor(p->sql, nargs, (Oid *) types,
+								  CURSOR_OPT_GENERIC_PLAN |
+								  (tr_plan_is_stream(id) ? CURSOR_OPT_FAST_PLAN : 0));
 		if (plan == NULL)
 			elog(ERROR, "ticketres: SPI_prepare failed for statement %d: %s",
 				 (int) id, SPI_result_code_string(SPI_result));
@@ -341,6 +355,26 @@ tr_plan_will_plan(SPIPlanPtr plan)
 }
 
 /*
+ * The settings a statement is planned with (see tr_exec); returns the GUC
+ * nest level to pop.  No JIT: the plan is kept, and JIT is decided when
+ * planning, from the estimated cost.  A generic plan over a big table (the
+ * best-available stream of a 1,000,000-seat event: the estimate counts every
+ * row, the call reads a few dozen) would compile its expressions on every
+ * execution, some 13 ms of a call that needs 1.
+ */
+static int
+tr_plan_settings(void)
+{
+	int			nest = NewGUCNestLevel();
+
+	(void) set_config_option("enable_seqscan", "off", PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+	(void) set_config_option("jit", "off", PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+	return nest;
+}
+
+/*
  * Run a saved statement; any result code other than the expected one is an
  * internal error. Returns the number of rows processed.
  *
@@ -349,8 +383,8 @@ tr_plan_will_plan(SPIPlanPtr plan)
  * after install) scans it, and keeps scanning as it grows, every call, until
  * autovacuum's next ANALYZE. Every statement here is meant to be an index
  * lookup, so they are planned, whenever that happens, with sequential scans
- * off (once a valid generic plan is kept, running it plans nothing, and the
- * setting is left alone: it costs a GUC push and pop).
+ * and JIT off (once a valid generic plan is kept, running it plans nothing,
+ * and the settings are left alone: they cost a GUC push and pop).
  */
 uint64
 tr_exec(TrPlanId id, Datum *values, const char *nulls, int expected_rc)
@@ -360,11 +394,7 @@ tr_exec(TrPlanId id, Datum *values, const char *nulls, int expected_rc)
 	int			rc;
 
 	if (tr_plan_will_plan(plan))
-	{
-		nest = NewGUCNestLevel();
-		(void) set_config_option("enable_seqscan", "off", PGC_USERSET, PGC_S_SESSION,
-								 GUC_ACTION_SAVE, true, 0, false);
-	}
+		nest = tr_plan_settings();
 	rc = SPI_execute_plan(plan, values, nulls, false, 0);
 	if (nest >= 0)
 		AtEOXact_GUC(true, nest);
@@ -387,9 +417,10 @@ tr_cursor_open(TrPlanId id, Datum *values, const char *nulls)
 
 	if (tr_plan_will_plan(plan))
 	{
-		nest = NewGUCNestLevel();
-		(void) set_config_option("enable_seqscan", "off", PGC_USERSET, PGC_S_SESSION,
-								 GUC_ACTION_SAVE, true, 0, false);
+		nest = tr_plan_settings();
+		/* planned for the first few rows of a possibly huge result */
+		(void) set_config_option("cursor_tuple_fraction", "0.000001", PGC_USERSET,
+								 PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
 	}
 	portal = SPI_cursor_open(NULL, plan, values, nulls, false);
 	if (nest >= 0)

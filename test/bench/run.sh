@@ -12,15 +12,16 @@
 # reserve and reserve+cancel at 1/8/32 clients, hot seat (200 clients, one
 # seat), on-sale rush (50,000 seats, 100 clients), tr_expire of 100,000
 # overdue holds while reserves run, Redis on against off (when the setting
-# exists), reserve over HTTP (test/bench/http_wrk.sh). Every scenario ends
-# with the invariant check; any violation fails the run.
+# exists), general admission (200 clients, one area), best available while
+# a 1,000,000-seat event fills, reserve over HTTP (test/bench/http_wrk.sh).
+# Every scenario ends with the invariant check; any violation fails the run.
 # Prints the table (figure, baseline, ratio, target, met?) and writes
 # doc/bench/results.csv, doc/bench/results.md and doc/bench/reserve.png.
 #   TR_BENCH_SECS=10   seconds per pgbench point (default 10; longer = steadier)
 #   TR_BENCH_ROUNDS=3  rounds of the reserve points (floor, ticketres, plpgsql,
 #                      service back to back, then again): medians are reported
 #   TR_BENCH_SKIP=http,redis   scenarios to leave out (comma list of reserve, hot,
-#                      rush, expire, redis, http)
+#                      rush, expire, redis, ga, best, http)
 #   TR_BENCH_OUT=doc/bench     where the results go
 set -euo pipefail
 . "$(dirname "$0")/../lib/common.sh"
@@ -57,6 +58,8 @@ STARTED=$(date -u +%FT%TZ)
 
 q() { tr_psql -d "$1" -At -c "$2"; }   # q DB SQL: one value
 ms_now() { date +%s%3N; }
+# median of the numbers on stdin (space separated)
+median() { tr ' ' '\n' | sed '/^$/d' | sort -g | awk '{ a[NR] = $1 } END { printf "%s", (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
 
 # --- results ----------------------------------------------------------------
 RESULTS=$DIR/results.csv
@@ -211,7 +214,6 @@ echo "clients floor ticketres plpgsql service" >"$CHART"
 # Each round runs the four back to back, so a burst of load from other users
 # of the machine hits one round, not one side: figures are the medians over
 # the rounds, ratios the medians of the per-round ratios.
-median() { tr ' ' '\n' | sed '/^$/d' | sort -g | awk '{ a[NR] = $1 } END { printf "%s", (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
 add() { R[$1]="${R[$1]:-} $TPS"; R[${1}_p50]="${R[${1}_p50]:-} $P50"; R[${1}_p99]="${R[${1}_p99]:-} $P99"; }
 for c in 1 8 32; do
   for r in $(seq 1 "$ROUNDS"); do
@@ -382,6 +384,83 @@ else
   record redis "reserve tps, Redis locks on (8 clients)" tps $((on / 2)) "Redis off" $((off / 2)) "ratio>=0.75"
   record redis "Redis keys left after the run" n "$keys" "" "" "value==0"
   check "Redis on/off"
+fi
+
+# --- 8. general admission: 200 clients on one area -------------------------
+# tr_reserve_ga of 1 ticket against tr_reserve of a fresh seat at 200 clients
+# (target >= 0.8x), and against the naive design: the same hold with the
+# tickets left in one counter row that every buyer updates.
+if ! skip ga; then
+GA_EV=$(new_event $EXT "general admission")
+q $EXT "SELECT tr_add_ga_area('$GA_EV', 'Floor', 100000000, 100)" >/dev/null
+q $EXT "SELECT tr_generate_seats('$GA_EV', 'S', 200, 1000, 100)" >/dev/null
+number_seats $EXT "$GA_EV" ga_seat
+tr_psql -d $EXT >/dev/null <<'SQL'
+CREATE SEQUENCE ga_seq;
+CREATE TABLE naive_area (id int PRIMARY KEY, tickets_left bigint NOT NULL CHECK (tickets_left >= 0));
+INSERT INTO naive_area VALUES (1, 100000000);
+CREATE TABLE naive_hold (id uuid PRIMARY KEY DEFAULT gen_random_uuid(), user_id text NOT NULL,
+    quantity int NOT NULL, expires_at timestamptz NOT NULL, created_at timestamptz NOT NULL DEFAULT now());
+CREATE FUNCTION naive_reserve_ga(u text, n int) RETURNS uuid LANGUAGE plpgsql AS $$
+DECLARE r uuid;
+BEGIN
+    UPDATE naive_area SET tickets_left = tickets_left - n WHERE id = 1 AND tickets_left >= n;
+    IF NOT FOUND THEN RAISE EXCEPTION 'sold out' USING ERRCODE = 'PT409'; END IF;
+    INSERT INTO naive_hold (user_id, quantity, expires_at) VALUES (u, n, now() + interval '15 minutes')
+    RETURNING id INTO r;
+    RETURN r;
+END $$;
+VACUUM ANALYZE;
+SQL
+echo "SELECT tr_reserve_ga(:ev, 'Floor', 1, 'ga-' || :client_id);" >"$OUT/ga.pgbench"
+echo "SELECT tr_reserve(:ev, 'gs-' || :client_id, ARRAY[b.id]) FROM ga_seat b WHERE b.n = (SELECT nextval('ga_seq'));" >"$OUT/ga_seats.pgbench"
+echo "SELECT naive_reserve_ga('n-' || :client_id, 1);" >"$OUT/ga_naive.pgbench"
+declare -A G
+for r in $(seq 1 "$ROUNDS"); do
+  pgb "ga_$r" $EXT 200 "$OUT/ga.pgbench" -T "$SECS" -D ev="$GA_EV"; g=$TPS
+  G[ga]="${G[ga]:-} $TPS"; G[ga_p50]="${G[ga_p50]:-} $P50"; G[ga_p99]="${G[ga_p99]:-} $P99"
+  pgb "ga_seats_$r" $EXT 200 "$OUT/ga_seats.pgbench" -T "$SECS" -D ev="$GA_EV"; G[seats]="${G[seats]:-} $TPS"
+  G[rseats]="${G[rseats]:-} $(awk -v a="$g" -v b="$TPS" 'BEGIN { print a / b }')"
+  pgb "ga_naive_$r" $EXT 200 "$OUT/ga_naive.pgbench" -T "$SECS"; G[naive]="${G[naive]:-} $TPS"
+  G[naive_p99]="${G[naive_p99]:-} $P99"
+  G[rnaive]="${G[rnaive]:-} $(awk -v a="$g" -v b="$TPS" 'BEGIN { print a / b }')"
+done
+for k in ga ga_p50 ga_p99 seats rseats naive naive_p99 rnaive; do G[$k]=$(median <<<"${G[$k]}"); done
+record ga "GA tps, 200 clients, one area" tps "${G[ga]}" "tr_reserve" "${G[seats]}" "ratio>=0.8" "${G[rseats]}"
+record ga "GA tps, 200 clients, one area" tps "${G[ga]}" "one counter row" "${G[naive]}" "" "${G[rnaive]}"
+record ga "GA p99, 200 clients" ms "${G[ga_p99]}" "one counter row" "${G[naive_p99]}" ""
+record ga "GA tickets unaccounted (capacity - held - available)" n \
+  "$(q $EXT "SELECT 100000000 - tr_ga_available('$GA_EV', 'Floor') - (SELECT coalesce(sum(quantity), 0)
+                FROM ticketres.reservations WHERE ga_area_id IS NOT NULL AND event_id = '$GA_EV')")" "" "" "value==0"
+check "general admission"
+fi
+
+# --- 9. best available while a 1,000,000-seat event fills -------------------
+# 20 sections of 1000 rows of 50 seats (one rank scale, DESIGN §9). At each
+# fill level the best-ranked seats up to it are blocked (as sold), then 8
+# clients ask for pairs, back to back with 8 clients of tr_reserve on fresh
+# seats (target: >= 0.5x at every level), p50/p99 per level (flat).
+if ! skip best; then
+BV=$(new_event $EXT "best available")
+for sct in $(seq -w 1 20); do q $EXT "SELECT tr_generate_seats('$BV', 'S$sct', 1000, 50, 100)" >/dev/null; done
+echo "SELECT tr_reserve_best(:ev, 2, 'bb-' || :client_id);" >"$OUT/best.pgbench"
+declare -A B
+blocked=0
+for f in 0 10 50 90 95; do
+  n=$(q $EXT "WITH b AS (UPDATE ticketres.seats SET status = 'blocked' WHERE event_id = '$BV'
+                 AND status = 'available' AND rank < 50000 * $f / 100 RETURNING 1) SELECT count(*) FROM b")
+  q $EXT "SELECT ticketres._count_add('$BV', -$n)" >/dev/null
+  q $EXT "VACUUM ANALYZE ticketres.seats" >/dev/null
+  sold=$(q $EXT "SELECT round(100 - 100.0 * tr_available_count('$BV') / 1000000)")
+  pgb "best_$f" $EXT 8 "$OUT/best.pgbench" -T "$SECS" -D ev="$BV"; b=$TPS
+  B[p50_$f]=$P50 B[p99_$f]=$P99
+  pgb "best_reserve_$f" $EXT 8 "$SQLD/reserve.pgbench" -T "$SECS" -D ev="${EV[$EXT]}"
+  tr_log "best available: $f % blocked, $sold % not available"
+  record best "best available pairs tps, 8 clients, $f % sold" tps "$b" "tr_reserve" "$TPS" "ratio>=0.5"
+done
+record best "best available p50 at 90 % sold" ms "${B[p50_90]}" "at 10 % sold" "${B[p50_10]}" ""
+record best "best available p99 at 90 % sold" ms "${B[p99_90]}" "at 10 % sold" "${B[p99_10]}" ""
+check "best available"
 fi
 
 # --- 7. reserve over HTTP (PostgREST + wrk) and its SQL counterpart ----------
