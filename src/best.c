@@ -31,6 +31,7 @@
 
 #include "catalog/pg_type.h"
 #include "errors.h"
+#include "mb/pg_wchar.h"
 #include "miscadmin.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
@@ -510,60 +511,249 @@ pick_singles(BestSearch *bs, BestSeat **out)
 	return true;
 }
 
+/*
+ * The search: into *list (sorted, locked) the seats found; false when there
+ * are not enough.  The caller is connected to SPI.
+ */
+static bool
+best_pick(BestSearch *bs, bool together, TrSeatList *list)
+{
+	BestSeat  **out = palloc(sizeof(BestSeat *) * bs->quantity);
+	bool		found;
+
+	bs->nrows = 0;
+	bs->rows_read = 0;
+	bs->maxrows = 16;
+	bs->rows = palloc(sizeof(BestRow) * bs->maxrows);
+	found = together ? pick_together(bs, out) : pick_singles(bs, out);
+	elog(DEBUG1, "ticketres: best available: %s; %d rows met, %d read, %lld statements",
+		 found ? "found" : "none", bs->nrows, bs->rows_read, (long long) bs->statements);
+	if (found)
+	{
+		list->n = bs->quantity;
+		list->ids = palloc(sizeof(pg_uuid_t) * bs->quantity);
+		for (int i = 0; i < bs->quantity; i++)
+			list->ids[i] = out[i]->id;
+		qsort(list->ids, list->n, sizeof(pg_uuid_t), seat_id_cmp);
+	}
+	return found;
+}
+
+/* The search's arguments, checked: event_id, quantity, section, max_price, together. */
+static bool
+search_args(FunctionCallInfo fcinfo, BestSearch *bs, int a_event, int a_quantity,
+			int a_section, int a_max_price, int a_together)
+{
+	tr_check_not_null(fcinfo, a_event, "event_id");
+	if (PG_ARGISNULL(a_quantity) || PG_GETARG_INT32(a_quantity) < 1 ||
+		PG_GETARG_INT32(a_quantity) > TR_MAX_SEATS_PER_CALL)
+		tr_bad_argument("quantity must be between 1 and %d", TR_MAX_SEATS_PER_CALL);
+	tr_check_not_null(fcinfo, a_together, "together");
+	bs->event = PG_GETARG_DATUM(a_event);
+	bs->quantity = PG_GETARG_INT32(a_quantity);
+	bs->no_section = PG_ARGISNULL(a_section);
+	bs->no_max_price = PG_ARGISNULL(a_max_price);
+	bs->section = bs->no_section ? (Datum) 0 : PG_GETARG_DATUM(a_section);
+	bs->max_price = bs->no_max_price ? (Datum) 0 : PG_GETARG_DATUM(a_max_price);
+	if (!bs->no_section)
+	{
+		text	   *t = PG_GETARG_TEXT_PP(a_section);
+		int			len = pg_mbstrlen_with_len(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
+
+		if (len < 1 || len > 100)
+			tr_bad_argument("section must be 1 to 100 characters");
+	}
+	if (!bs->no_max_price && PG_GETARG_INT64(a_max_price) < 0)
+		tr_bad_argument("max_price must not be negative");
+	return PG_GETARG_BOOL(a_together);
+}
+
 PG_FUNCTION_INFO_V1(tr_best_pick_sql);
 
 /*
  * ticketres._best_pick(event_id uuid, quantity int, section text,
  *                      max_price bigint, together boolean) returns uuid[]
+ * (the search alone, for tests and tools: the seats stay locked until the
+ * transaction ends)
  */
 Datum
 tr_best_pick_sql(PG_FUNCTION_ARGS)
 {
 	MemoryContext outer = CurrentMemoryContext;
 	BestSearch	bs = {0};
-	BestSeat  **out;
-	bool		together;
-	bool		found;
-	Datum	   *ids;
-	ArrayType  *result;
-
-	tr_check_not_null(fcinfo, 0, "event_id");
-	tr_check_not_null(fcinfo, 1, "quantity");
-	tr_check_not_null(fcinfo, 4, "together");
-	bs.quantity = PG_GETARG_INT32(1);
-	if (bs.quantity < 1 || bs.quantity > TR_MAX_SEATS_PER_CALL)
-		tr_bad_argument("quantity must be between 1 and %d", TR_MAX_SEATS_PER_CALL);
-	together = PG_GETARG_BOOL(4);
-	bs.event = PG_GETARG_DATUM(0);
-	bs.section = PG_ARGISNULL(2) ? (Datum) 0 : PG_GETARG_DATUM(2);
-	bs.max_price = PG_ARGISNULL(3) ? (Datum) 0 : PG_GETARG_DATUM(3);
-	bs.no_section = PG_ARGISNULL(2);
-	bs.no_max_price = PG_ARGISNULL(3);
-	bs.maxrows = 16;
-	bs.rows = palloc(sizeof(BestRow) * bs.maxrows);
-	out = palloc(sizeof(BestSeat *) * bs.quantity);
+	bool		together = search_args(fcinfo, &bs, 0, 1, 2, 3, 4);
+	TrSeatList	list;
+	Datum		result;
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "ticketres: SPI_connect failed");
-	found = together ? pick_together(&bs, out) : pick_singles(&bs, out);
-	elog(DEBUG1, "ticketres: best available: %s; %d rows met, %d read, %lld statements",
-		 found ? "found" : "none", bs.nrows, bs.rows_read, (long long) bs.statements);
-	if (!found)
+	if (!best_pick(&bs, together, &list))
 	{
 		SPI_finish();
 		PG_RETURN_NULL();
 	}
 	/* the result outlives SPI_finish: build it in the caller's context */
 	MemoryContextSwitchTo(outer);
-	ids = palloc(sizeof(Datum) * bs.quantity);
-	for (int i = 0; i < bs.quantity; i++)
-	{
-		pg_uuid_t  *u = palloc(sizeof(pg_uuid_t));
-
-		memcpy(u, &out[i]->id, UUID_LEN);
-		ids[i] = UUIDPGetDatum(u);
-	}
-	result = construct_array(ids, bs.quantity, UUIDOID, UUID_LEN, false, TYPALIGN_CHAR);
+	result = tr_seat_list_array(&list);
 	SPI_finish();
-	PG_RETURN_ARRAYTYPE_P(result);
+	PG_RETURN_DATUM(result);
+}
+
+/*
+ * An earlier reservation under (user, key): when it is this request (same
+ * event, quantity, section, max_price, together), leaves it as row 0 of
+ * SPI_tuptable and returns true; another request raises PT422; a new key
+ * returns false.
+ */
+static bool
+best_replay(const char *user, const char *key, const BestSearch *bs, bool together,
+			TimestampTz now)
+{
+	Datum		kv[3] = {CStringGetTextDatum(user), CStringGetTextDatum(key), TimestampTzGetDatum(now)};
+	Oid			types[6] = {UUIDOID, UUIDOID, INT4OID, TEXTOID, INT8OID, BOOLOID};
+	Datum		mv[6];
+	char		mn[6] = {' ', ' ', ' ', bs->no_section ? 'n' : ' ', bs->no_max_price ? 'n' : ' ', ' '};
+	bool		isnull;
+	pg_uuid_t	id;
+	pg_uuid_t	event;
+	bool		same;
+
+	if (tr_exec(TP_RES_BY_KEY_GA, kv, NULL, SPI_OK_SELECT) == 0)
+		return false;
+	memcpy(&id, DatumGetUUIDP(tr_getdatum(0, SPI_fnumber(SPI_tuptable->tupdesc, "id"), &isnull)),
+		   UUID_LEN);
+	memcpy(&event, DatumGetUUIDP(tr_getdatum(0, SPI_fnumber(SPI_tuptable->tupdesc, "event_id"), &isnull)),
+		   UUID_LEN);
+	mv[0] = UUIDPGetDatum(&id);
+	mv[1] = bs->event;
+	mv[2] = Int32GetDatum(bs->quantity);
+	mv[3] = bs->section;
+	mv[4] = bs->max_price;
+	mv[5] = BoolGetDatum(together);
+	if (SPI_execute_with_args("SELECT ticketres._best_matches(x, $2, $3, $4, $5, $6)"
+							  " FROM ticketres.reservations x WHERE x.id = $1",
+							  6, types, mv, mn, false, 1) != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "ticketres: could not compare the request with reservation %s", tr_uuid_str(&id));
+	same = DatumGetBool(tr_getdatum(0, 1, &isnull)) && !isnull;
+	if (!same)
+		ereport(ERROR,
+				(errcode(TR_ERRCODE_UNPROCESSABLE),
+				 errmsg(TR_MSG_KEY_REUSED),
+				 errdetail("Key \"%s\" already made reservation %s, for event %s.",
+						   key, tr_uuid_str(&id), tr_uuid_str(&event)),
+				 errhint("Use a new idempotency key for a different request.")));
+	(void) tr_exec(TP_RES_BY_KEY_GA, kv, NULL, SPI_OK_SELECT);
+	return true;
+}
+
+/* Expire up to 1000 overdue seat holds of the event nobody is working on. */
+static int64
+expire_event_overdue(Datum event)
+{
+	Oid			types[1] = {UUIDOID};
+	Datum		values[1] = {event};
+	bool		isnull;
+	Datum		n;
+
+	if (SPI_execute_with_args("SELECT ticketres._expire_overdue($1, NULL, 1000)",
+							  1, types, values, NULL, false, 1) != SPI_OK_SELECT ||
+		SPI_processed != 1)
+		elog(ERROR, "ticketres: lazy expiry failed");
+	n = tr_getdatum(0, 1, &isnull);
+	return isnull ? 0 : DatumGetInt64(n);
+}
+
+PG_FUNCTION_INFO_V1(tr_reserve_best);
+
+/*
+ * tr_reserve_best(event_id uuid, quantity int, user_id text, section text,
+ *                 max_price bigint, together boolean, idempotency_key text,
+ *                 hold interval) returns ticketres.reservations
+ *
+ * The steps of tr_reserve (reserve.c), with the seats found by the search:
+ * arguments; the event's lock, shared, never waiting; idempotency (the
+ * same request returns the original, another is PT422); the event (exists,
+ * booking open, quantity allowed); the search, which leaves the seats
+ * locked and checked available (once more after a lazy expiry of the
+ * event's overdue holds when none fit); their Redis keys; the seat guard
+ * (cannot come up short: the seats were checked under their locks); the
+ * counter; the reservation.
+ */
+Datum
+tr_reserve_best(PG_FUNCTION_ARGS)
+{
+	MemoryContext outer = CurrentMemoryContext;
+	TimestampTz now = GetCurrentTimestamp();
+	BestSearch	bs = {0};
+	bool		together = search_args(fcinfo, &bs, 0, 1, 3, 4, 5);
+	pg_uuid_t  *event = PG_GETARG_UUID_P(0);
+	char	   *user = tr_caller(fcinfo, 2);
+	char	   *key = NULL;
+	int64		hold_usecs = -1;
+	TrSeatList	seats;
+	Datum		seat_arr;
+	pg_uuid_t	res_id;
+	int64		total = 0;
+	int64		lazy = 0;
+	Datum		result;
+	TrLogEvent	e = {0};
+	int			busy;
+
+	if (!PG_ARGISNULL(6))
+		key = tr_text_arg(fcinfo, 6, "idempotency_key", TR_MAX_KEY_LEN);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "ticketres: SPI_connect failed");
+	if (!tr_try_lock_event(event))
+		ereport(ERROR,
+				(errcode(TR_ERRCODE_CONFLICT),
+				 errmsg(TR_MSG_SEAT_BUSY),
+				 errdetail("Event %s is being deleted by a concurrent call.", tr_uuid_str(event)),
+				 errhint("Retry shortly; nothing was reserved.")));
+	if (key != NULL)
+	{
+		tr_lock_idempotency_key(user, key);
+		if (best_replay(user, key, &bs, together, now))
+		{
+			result = tr_result_row(fcinfo, outer, 0);
+			SPI_finish();
+			PG_RETURN_DATUM(result);
+		}
+	}
+	if (!PG_ARGISNULL(7))
+		hold_usecs = tr_hold_usecs(PG_GETARG_INTERVAL_P(7));
+	hold_usecs = tr_check_event(event, bs.quantity, now, hold_usecs);
+
+	if (!best_pick(&bs, together, &seats) &&
+		((lazy = expire_event_overdue(bs.event)) == 0 || !best_pick(&bs, together, &seats)))
+		ereport(ERROR,
+				(errcode(TR_ERRCODE_CONFLICT),
+				 errmsg(TR_MSG_NOT_ENOUGH_SEATS),
+				 errdetail("%d %sseats%s%s%s%s were asked for; none such are free.", bs.quantity,
+						   together && bs.quantity > 1 ? "adjacent " : "",
+						   bs.no_section ? "" : " in section ",
+						   bs.no_section ? "" : TextDatumGetCString(bs.section),
+						   bs.no_max_price ? "" : " priced at most ",
+						   bs.no_max_price ? "" : psprintf(INT64_FORMAT, DatumGetInt64(bs.max_price))),
+				 errhint("Ask for fewer seats, another section or a higher max_price.")));
+	busy = tr_redis_lock_seats(event, &seats);
+	if (busy >= 0)
+		tr_redis_busy_error(&seats.ids[busy]);
+
+	seat_arr = tr_seat_list_array(&seats);
+	tr_new_uuid(&res_id, event);
+	if (tr_take_seats(seat_arr, event, &res_id, now, &total) != seats.n)
+		elog(ERROR, "ticketres: best-available seats changed under their locks");
+	tr_count_add(UUIDPGetDatum(event), -(int64) seats.n);
+	tr_insert_reservation(&res_id, event, user, seat_arr, key, total, now, hold_usecs);
+	result = tr_result_row(fcinfo, outer, 0);
+	SPI_finish();
+
+	e.action = "reserve";
+	e.outcome = "created";
+	e.event = event;
+	e.reservation = &res_id;
+	e.user = user;
+	e.seats = seats.n;
+	tr_log_change(&e);
+	PG_RETURN_DATUM(result);
 }

@@ -84,8 +84,8 @@ replay_lookup(const char *user, const char *key, const pg_uuid_t *event,
 }
 
 /* Check the event and return the hold to use, in microseconds. */
-static int64
-check_event(const pg_uuid_t *event, int nseats, TimestampTz now, int64 hold_usecs)
+int64
+tr_check_event(const pg_uuid_t *event, int nseats, TimestampTz now, int64 hold_usecs)
 {
 	Datum		values[1] = {UUIDPGetDatum(event)};
 	bool		isnull;
@@ -118,8 +118,8 @@ check_event(const pg_uuid_t *event, int nseats, TimestampTz now, int64 hold_usec
 }
 
 /* The seat guard; returns the number of seats taken and adds their prices. */
-static int
-take_seats(Datum seat_arr, const pg_uuid_t *event, const pg_uuid_t *res_id,
+int
+tr_take_seats(Datum seat_arr, const pg_uuid_t *event, const pg_uuid_t *res_id,
 		   TimestampTz now, int64 *total)
 {
 	Datum		values[4] = {seat_arr, UUIDPGetDatum(event), UUIDPGetDatum(res_id),
@@ -217,8 +217,8 @@ report_short(Datum seat_arr, const pg_uuid_t *event, const pg_uuid_t *res_id,
 }
 
 /* Insert the reservation row; leaves it as row 0 of SPI_tuptable. */
-static void
-insert_reservation(const pg_uuid_t *res_id, const pg_uuid_t *event, const char *user,
+void
+tr_insert_reservation(const pg_uuid_t *res_id, const pg_uuid_t *event, const char *user,
 				   Datum seat_arr, const char *key, int64 total, TimestampTz now,
 				   int64 hold_usecs)
 {
@@ -303,21 +303,21 @@ reserve_call(FunctionCallInfo fcinfo, TrReserveDone *done)
 			return result;
 		}
 	}
-	hold_usecs = check_event(event, seats.n, now, hold_usecs);
+	hold_usecs = tr_check_event(event, seats.n, now, hold_usecs);
 
 	tr_lock_seats_or_busy(event, &seats,
 						  "Retry shortly or choose other seats; nothing was reserved.",
 						  waited ? TR_RETRY_GRACE_MS : 0);
 
 	tr_new_uuid(&done->res_id, event);
-	taken = take_seats(seat_arr, event, &done->res_id, now, &total);
+	taken = tr_take_seats(seat_arr, event, &done->res_id, now, &total);
 	if (taken < seats.n && (done->lazy_expired = expire_overdue(seat_arr, event, now)) > 0)
-		taken += take_seats(seat_arr, event, &done->res_id, now, &total);
+		taken += tr_take_seats(seat_arr, event, &done->res_id, now, &total);
 	if (taken < seats.n)
 		report_short(seat_arr, event, &done->res_id, now);
 
 	tr_count_add(UUIDPGetDatum(event), -(int64) seats.n);
-	insert_reservation(&done->res_id, event, user, seat_arr, key, total, now, hold_usecs);
+	tr_insert_reservation(&done->res_id, event, user, seat_arr, key, total, now, hold_usecs);
 	result = tr_result_row(fcinfo, outer, 0);
 	SPI_finish();
 	return result;

@@ -124,6 +124,12 @@ extern bool tr_has_ga(void);
 
 /* ---- reserve.c ---- */
 extern void tr_new_uuid(pg_uuid_t *u, const pg_uuid_t *event);
+extern int64 tr_check_event(const pg_uuid_t *event, int nseats, TimestampTz now, int64 hold_usecs);
+extern int	tr_take_seats(Datum seat_arr, const pg_uuid_t *event, const pg_uuid_t *res_id,
+						  TimestampTz now, int64 *total);
+extern void tr_insert_reservation(const pg_uuid_t *res_id, const pg_uuid_t *event,
+								  const char *user, Datum seat_arr, const char *key,
+								  int64 total, TimestampTz now, int64 hold_usecs);
 
 /* ---- lifecycle.c (shared with reserve.c) ---- */
 extern int	tr_expire_lock_budget;

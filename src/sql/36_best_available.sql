@@ -48,76 +48,14 @@ AS $$
                                FROM ticketres.seats s WHERE s.id = ANY (r.seat_ids)))
 $$;
 
+-- the steps of tr_reserve with the seats the search found (src/best.c)
 CREATE OR REPLACE FUNCTION tr_reserve_best(event_id uuid, quantity int, user_id text DEFAULT NULL,
     section text DEFAULT NULL, max_price bigint DEFAULT NULL, together boolean DEFAULT true,
     idempotency_key text DEFAULT NULL, hold interval DEFAULT NULL)
 RETURNS ticketres.reservations
-LANGUAGE plpgsql VOLATILE SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    who text;
-    r ticketres.reservations;
-    h interval;
-    t0 timestamptz;
-    ids uuid[];
-    rid uuid;
-    n int;
-    total bigint;
-BEGIN
-    IF event_id IS NULL THEN
-        RAISE EXCEPTION 'event_id must not be null' USING ERRCODE = '22023';
-    END IF;
-    PERFORM ticketres._check_quantity(quantity);
-    IF together IS NULL THEN
-        RAISE EXCEPTION 'together must not be null' USING ERRCODE = '22023';
-    END IF;
-    IF length(section) NOT BETWEEN 1 AND 100 THEN
-        RAISE EXCEPTION 'section must be 1 to 100 characters' USING ERRCODE = '22023';
-    END IF;
-    IF max_price < 0 THEN
-        RAISE EXCEPTION 'max_price must not be negative' USING ERRCODE = '22023';
-    END IF;
-    who := ticketres._caller(user_id);
-    r := ticketres._reserve_start(event_id, who, idempotency_key);
-    IF r.id IS NOT NULL THEN
-        IF ticketres._best_matches(r, event_id, quantity, section, max_price, together) THEN
-            RETURN r;
-        END IF;
-        PERFORM ticketres._key_reused(r);
-    END IF;
-    h := ticketres._reserve_event(event_id, quantity, hold);
-    ids := ticketres._best_pick(event_id, quantity, section, max_price, together);
-    IF ids IS NULL AND ticketres._expire_overdue(event_id, NULL, 1000) > 0 THEN
-        ids := ticketres._best_pick(event_id, quantity, section, max_price, together);
-    END IF;
-    IF ids IS NULL THEN
-        PERFORM ticketres._raise('not enough seats',
-            format('%s %sseats%s%s were asked for; none such are free.', quantity,
-                   CASE WHEN together AND quantity > 1 THEN 'adjacent ' ELSE '' END,
-                   ' in section ' || section, ' priced at most ' || max_price),
-            'Ask for fewer seats, another section or a higher max_price.');
-    END IF;
-    PERFORM ticketres._redis_lock_seats(event_id, ids);
-    rid := ticketres._new_reservation_id(event_id);
-    t0 := clock_timestamp();
-    UPDATE ticketres.seats s SET status = 'reserved', reservation_id = rid, updated_at = t0
-     WHERE s.id = ANY (ids) AND s.event_id = tr_reserve_best.event_id AND s.status = 'available';
-    GET DIAGNOSTICS n = ROW_COUNT;
-    IF n <> quantity THEN       -- cannot happen: the seats were checked under their locks
-        RAISE EXCEPTION 'ticketres: best-available seats changed under their locks' USING ERRCODE = 'XX000';
-    END IF;
-    SELECT sum(s.price)::bigint INTO total FROM ticketres.seats s WHERE s.id = ANY (ids);
-    PERFORM ticketres._count_add(event_id, -quantity);
-    INSERT INTO ticketres.reservations AS x (id, event_id, user_id, seat_ids, status, idempotency_key,
-        total_amount, expires_at, created_at, quantity)
-    VALUES (rid, event_id, who, ARRAY(SELECT unnest(ids) ORDER BY 1), 'pending', idempotency_key,
-            total, t0 + h, t0, quantity)
-    RETURNING x.* INTO r;
-    PERFORM ticketres._log_event('reserve', 'created', r.event_id, r.id, who, NULL, quantity, NULL);
-    RETURN r;
-END
-$$;
+    AS 'MODULE_PATHNAME', 'tr_reserve_best'
+    LANGUAGE C VOLATILE SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp;
 
 COMMENT ON FUNCTION tr_reserve_best(uuid, int, text, text, bigint, boolean, text, interval) IS
 $$Hold the quantity best available seats, picked by rank (front rows, then the centre of the row).
