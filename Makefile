@@ -13,6 +13,7 @@ OBJS = \
 	src/counts.o \
 	src/inventory.o \
 	src/best.o \
+	src/ga.o \
 	src/reserve.o \
 	src/lifecycle.o \
 	src/metrics.o \

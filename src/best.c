@@ -599,53 +599,6 @@ tr_best_pick_sql(PG_FUNCTION_ARGS)
 	PG_RETURN_DATUM(result);
 }
 
-/*
- * An earlier reservation under (user, key): when it is this request (same
- * event, quantity, section, max_price, together), leaves it as row 0 of
- * SPI_tuptable and returns true; another request raises PT422; a new key
- * returns false.
- */
-static bool
-best_replay(const char *user, const char *key, const BestSearch *bs, bool together,
-			TimestampTz now)
-{
-	Datum		kv[3] = {CStringGetTextDatum(user), CStringGetTextDatum(key), TimestampTzGetDatum(now)};
-	Oid			types[6] = {UUIDOID, UUIDOID, INT4OID, TEXTOID, INT8OID, BOOLOID};
-	Datum		mv[6];
-	char		mn[6] = {' ', ' ', ' ', bs->no_section ? 'n' : ' ', bs->no_max_price ? 'n' : ' ', ' '};
-	bool		isnull;
-	pg_uuid_t	id;
-	pg_uuid_t	event;
-	bool		same;
-
-	if (tr_exec(TP_RES_BY_KEY_GA, kv, NULL, SPI_OK_SELECT) == 0)
-		return false;
-	memcpy(&id, DatumGetUUIDP(tr_getdatum(0, SPI_fnumber(SPI_tuptable->tupdesc, "id"), &isnull)),
-		   UUID_LEN);
-	memcpy(&event, DatumGetUUIDP(tr_getdatum(0, SPI_fnumber(SPI_tuptable->tupdesc, "event_id"), &isnull)),
-		   UUID_LEN);
-	mv[0] = UUIDPGetDatum(&id);
-	mv[1] = bs->event;
-	mv[2] = Int32GetDatum(bs->quantity);
-	mv[3] = bs->section;
-	mv[4] = bs->max_price;
-	mv[5] = BoolGetDatum(together);
-	if (SPI_execute_with_args("SELECT ticketres._best_matches(x, $2, $3, $4, $5, $6)"
-							  " FROM ticketres.reservations x WHERE x.id = $1",
-							  6, types, mv, mn, false, 1) != SPI_OK_SELECT || SPI_processed != 1)
-		elog(ERROR, "ticketres: could not compare the request with reservation %s", tr_uuid_str(&id));
-	same = DatumGetBool(tr_getdatum(0, 1, &isnull)) && !isnull;
-	if (!same)
-		ereport(ERROR,
-				(errcode(TR_ERRCODE_UNPROCESSABLE),
-				 errmsg(TR_MSG_KEY_REUSED),
-				 errdetail("Key \"%s\" already made reservation %s, for event %s.",
-						   key, tr_uuid_str(&id), tr_uuid_str(&event)),
-				 errhint("Use a new idempotency key for a different request.")));
-	(void) tr_exec(TP_RES_BY_KEY_GA, kv, NULL, SPI_OK_SELECT);
-	return true;
-}
-
 /* Expire up to 1000 overdue seat holds of the event nobody is working on. */
 static int64
 expire_event_overdue(Datum event)
@@ -701,18 +654,20 @@ tr_reserve_best(PG_FUNCTION_ARGS)
 
 	if (!PG_ARGISNULL(6))
 		key = tr_text_arg(fcinfo, 6, "idempotency_key", TR_MAX_KEY_LEN);
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "ticketres: SPI_connect failed");
-	if (!tr_try_lock_event(event))
-		ereport(ERROR,
-				(errcode(TR_ERRCODE_CONFLICT),
-				 errmsg(TR_MSG_SEAT_BUSY),
-				 errdetail("Event %s is being deleted by a concurrent call.", tr_uuid_str(event)),
-				 errhint("Retry shortly; nothing was reserved.")));
+	tr_reserve_begin(event);
 	if (key != NULL)
 	{
+		/* the same request: same event, quantity, section, max_price, together */
+		Oid			types[6] = {UUIDOID, UUIDOID, INT4OID, TEXTOID, INT8OID, BOOLOID};
+		Datum		values[6] = {0, bs.event, Int32GetDatum(bs.quantity), bs.section,
+		bs.max_price, BoolGetDatum(together)};
+		char		nulls[6] = {' ', ' ', ' ', bs.no_section ? 'n' : ' ', bs.no_max_price ? 'n' : ' ', ' '};
+
 		tr_lock_idempotency_key(user, key);
-		if (best_replay(user, key, &bs, together, now))
+		if (tr_replay_same(user, key, now,
+						   "SELECT ticketres._best_matches(x, $2, $3, $4, $5, $6)"
+						   " FROM ticketres.reservations x WHERE x.id = $1",
+						   6, types, values, nulls))
 		{
 			result = tr_result_row(fcinfo, outer, 0);
 			SPI_finish();

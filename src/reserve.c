@@ -83,6 +83,64 @@ replay_lookup(const char *user, const char *key, const pg_uuid_t *event,
 	return true;
 }
 
+/*
+ * The start of every reserve call (tr_reserve, tr_reserve_ga,
+ * tr_reserve_best): connect to SPI and take the event's lock, shared and
+ * without waiting (tr_delete_event holds it exclusively).
+ */
+void
+tr_reserve_begin(const pg_uuid_t *event)
+{
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "ticketres: SPI_connect failed");
+	if (!tr_try_lock_event(event))
+		ereport(ERROR,
+				(errcode(TR_ERRCODE_CONFLICT),
+				 errmsg(TR_MSG_SEAT_BUSY),
+				 errdetail("Event %s is being deleted by a concurrent call.", tr_uuid_str(event)),
+				 errhint("Retry shortly; nothing was reserved.")));
+}
+
+/*
+ * Idempotency of the SQL-described requests (general admission, best
+ * available): the reservation stored under (user, key), if any, compared
+ * with this request by match_sql, whose $1 is the stored reservation's id
+ * (values[0] is filled here) and whose one boolean column says whether it is
+ * the same request.  The same: leaves the reservation as row 0 of
+ * SPI_tuptable and returns true.  Another request: PT422.  A new key: false.
+ */
+bool
+tr_replay_same(const char *user, const char *key, TimestampTz now, const char *match_sql,
+			   int nargs, Oid *types, Datum *values, const char *nulls)
+{
+	Datum		kv[3] = {CStringGetTextDatum(user), CStringGetTextDatum(key), TimestampTzGetDatum(now)};
+	TupleDesc	desc;
+	bool		isnull;
+	pg_uuid_t	id;
+	pg_uuid_t	event;
+	Datum		same;
+
+	if (tr_exec(TP_RES_BY_KEY_GA, kv, NULL, SPI_OK_SELECT) == 0)
+		return false;
+	desc = SPI_tuptable->tupdesc;
+	memcpy(&id, DatumGetUUIDP(tr_getdatum(0, SPI_fnumber(desc, "id"), &isnull)), UUID_LEN);
+	memcpy(&event, DatumGetUUIDP(tr_getdatum(0, SPI_fnumber(desc, "event_id"), &isnull)), UUID_LEN);
+	values[0] = UUIDPGetDatum(&id);
+	if (SPI_execute_with_args(match_sql, nargs, types, values, nulls, false, 1) != SPI_OK_SELECT ||
+		SPI_processed != 1)
+		elog(ERROR, "ticketres: could not compare the request with reservation %s", tr_uuid_str(&id));
+	same = tr_getdatum(0, 1, &isnull);
+	if (isnull || !DatumGetBool(same))
+		ereport(ERROR,
+				(errcode(TR_ERRCODE_UNPROCESSABLE),
+				 errmsg(TR_MSG_KEY_REUSED),
+				 errdetail("Key \"%s\" already made reservation %s, for event %s.",
+						   key, tr_uuid_str(&id), tr_uuid_str(&event)),
+				 errhint("Use a new idempotency key for a different request.")));
+	(void) tr_exec(TP_RES_BY_KEY_GA, kv, NULL, SPI_OK_SELECT);
+	return true;
+}
+
 /* Check the event and return the hold to use, in microseconds. */
 int64
 tr_check_event(const pg_uuid_t *event, int nseats, TimestampTz now, int64 hold_usecs)
@@ -284,14 +342,7 @@ reserve_call(FunctionCallInfo fcinfo, TrReserveDone *done)
 	done->user = user;
 	done->nseats = seats.n;
 
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "ticketres: SPI_connect failed");
-	if (!tr_try_lock_event(event))
-		ereport(ERROR,
-				(errcode(TR_ERRCODE_CONFLICT),
-				 errmsg(TR_MSG_SEAT_BUSY),
-				 errdetail("Event %s is being deleted by a concurrent call.", tr_uuid_str(event)),
-				 errhint("Retry shortly; nothing was reserved.")));
+	tr_reserve_begin(event);
 	if (key != NULL)
 	{
 		waited = tr_lock_idempotency_key(user, key);

@@ -267,11 +267,44 @@ static TrPlan tr_plans[TP__COUNT] = {
 		"SELECT id FROM ticketres.seats WHERE id = ANY ($1) AND event_id = $2 AND status = 'available'",
 		2, {UUIDARRAYOID, UUIDOID}
 	},
+	/* general admission (ga.c): the area of a reserve */
+	[TP_GA_AREA] = {
+		"SELECT id, price FROM ticketres.ga_areas WHERE event_id = $1 AND name = $2",
+		2, {UUIDOID, TEXTOID}
+	},
+	/*
+	 * Tickets from this backend's stripe when nobody holds it and it has
+	 * enough, else from the first such stripe: the row lock taken by the
+	 * subquery is the one the UPDATE needs, so neither ever waits.
+	 */
+	[TP_GA_TAKE_OWN] = {
+		"UPDATE ticketres.ga_counts c SET available = c.available - $3"
+		" WHERE c.area_id = $1 AND c.stripe = (SELECT x.stripe FROM ticketres.ga_counts x"
+		"   WHERE x.area_id = $1 AND x.stripe = $2 AND x.available >= $3 FOR UPDATE SKIP LOCKED)",
+		3, {UUIDOID, INT4OID, INT8OID}
+	},
+	[TP_GA_TAKE_FREE] = {
+		"UPDATE ticketres.ga_counts c SET available = c.available - $3"
+		" WHERE c.area_id = $1 AND c.stripe = (SELECT x.stripe FROM ticketres.ga_counts x"
+		"   WHERE x.area_id = $1 AND x.available >= $3"
+		"   ORDER BY x.stripe < $2, x.stripe LIMIT 1 FOR UPDATE SKIP LOCKED)",
+		3, {UUIDOID, INT4OID, INT8OID}
+	},
+	[TP_INSERT_RES_AREA] = {
+		"INSERT INTO ticketres.reservations (id, event_id, user_id, seat_ids, status,"
+		" idempotency_key, total_amount, expires_at, created_at, ga_area_id, quantity)"
+		" SELECT $1, $2, $3, '{}', 'pending', $4, $5, $6, $7, $8, $9"
+		" RETURNING *",
+		4, {0}					/* argument types filled in tr_plan_get */
+	},
 };
 
 /* the statements with more than four arguments */
 static const Oid insert_res_types[] = {
 	UUIDOID, UUIDOID, TEXTOID, UUIDARRAYOID, TEXTOID, INT8OID, TIMESTAMPTZOID, TIMESTAMPTZOID
+};
+static const Oid insert_res_area_types[] = {
+	UUIDOID, UUIDOID, TEXTOID, TEXTOID, INT8OID, TIMESTAMPTZOID, TIMESTAMPTZOID, UUIDOID, INT4OID
 };
 static const Oid expire_candidates_types[] = {
 	TIMESTAMPTZOID, UUIDOID, TIMESTAMPTZOID, UUIDOID, INT4OID
@@ -300,6 +333,11 @@ tr_plan_get(TrPlanId id)
 		{
 			types = insert_res_types;
 			nargs = lengthof(insert_res_types);
+		}
+		else if (id == TP_INSERT_RES_AREA)
+		{
+			types = insert_res_area_types;
+			nargs = lengthof(insert_res_area_types);
 		}
 		else if (id == TP_EXPIRE_CANDIDATES)
 		{

@@ -9,7 +9,8 @@
  *   locks.c      transaction-scoped advisory locks on seats and idempotency keys
  *   counts.c     the striped exact availability counter (seats and GA areas)
  *   inventory.c  SQL helpers of general admission and best available
- *   best.c       the seat search of best available (_best_pick)
+ *   best.c       best available: the seat search, tr_reserve_best
+ *   ga.c         general admission: tr_reserve_ga
  *   reserve.c    tr_reserve: the seat guard, idempotency, lazy expiry
  *   lifecycle.c  tr_confirm, tr_cancel, tr_expire
  *   metrics.c    shared-memory counters and histograms for tr_metrics()
@@ -79,6 +80,11 @@ typedef enum TrPlanId
 	TP_BEST_SINGLES,
 	TP_BEST_ROW,
 	TP_BEST_STILL_FREE,
+	/* 0.2 (general admission, ga.c) */
+	TP_GA_AREA,
+	TP_GA_TAKE_OWN,
+	TP_GA_TAKE_FREE,
+	TP_INSERT_RES_AREA,
 	TP__COUNT
 } TrPlanId;
 
@@ -124,6 +130,10 @@ extern bool tr_has_ga(void);
 
 /* ---- reserve.c ---- */
 extern void tr_new_uuid(pg_uuid_t *u, const pg_uuid_t *event);
+extern void tr_reserve_begin(const pg_uuid_t *event);
+extern bool tr_replay_same(const char *user, const char *key, TimestampTz now,
+						   const char *match_sql, int nargs, Oid *types, Datum *values,
+						   const char *nulls);
 extern int64 tr_check_event(const pg_uuid_t *event, int nseats, TimestampTz now, int64 hold_usecs);
 extern int	tr_take_seats(Datum seat_arr, const pg_uuid_t *event, const pg_uuid_t *res_id,
 						  TimestampTz now, int64 *total);

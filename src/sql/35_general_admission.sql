@@ -37,96 +37,6 @@ CREATE OR REPLACE FUNCTION ticketres._expire_ids(ids uuid[], lazy boolean) RETUR
 CREATE OR REPLACE FUNCTION ticketres._count_stripe() RETURNS int
     AS 'MODULE_PATHNAME', 'tr_count_stripe_sql' LANGUAGE C VOLATILE;
 
--- The common start of the SQL reserve calls (tr_reserve_ga, tr_reserve_best),
--- in tr_reserve's order: the event's lock shared without waiting, then the
--- idempotency key's lock and the original reservation of the key if any
--- (as its owner sees it; NULL when the key is new or NULL)
-CREATE OR REPLACE FUNCTION ticketres._reserve_start(event_id uuid, who text, key text)
-RETURNS ticketres.reservations
-LANGUAGE plpgsql VOLATILE
-SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    r ticketres.reservations;
-BEGIN
-    IF key IS NOT NULL AND octet_length(key) = 0 THEN
-        RAISE EXCEPTION 'idempotency_key must not be empty' USING ERRCODE = '22023';
-    ELSIF octet_length(key) > 200 THEN
-        RAISE EXCEPTION 'idempotency_key is too long' USING ERRCODE = '22023',
-            DETAIL = format('It has %s bytes; the limit is 200.', octet_length(key));
-    END IF;
-    IF NOT ticketres._try_lock_event(event_id) THEN
-        PERFORM ticketres._raise('seat busy',
-            format('Event %s is being deleted by a concurrent call.', event_id),
-            'Retry shortly; nothing was reserved.');
-    END IF;
-    IF key IS NOT NULL THEN
-        PERFORM ticketres._lock_key(who, key);
-        SELECT (ticketres._effective(x)).* INTO r FROM ticketres.reservations x
-         WHERE x.user_id = who AND x.idempotency_key = key;
-    END IF;
-    RETURN r;
-END
-$$;
-
--- PT422 for a key whose reservation r is another request
-CREATE OR REPLACE FUNCTION ticketres._key_reused(r ticketres.reservations) RETURNS void
-LANGUAGE plpgsql STABLE
-SET search_path = pg_catalog, pg_temp
-AS $$
-BEGIN
-    PERFORM ticketres._raise('idempotency key reused',
-        format('Key "%s" already made reservation %s, for event %s.', r.idempotency_key, r.id, r.event_id),
-        'Use a new idempotency key for a different request.');
-END
-$$;
-
--- The event of a new hold: exists, booking open, n allowed per reservation;
--- returns the hold to use (hold, else the event's hold_duration)
-CREATE OR REPLACE FUNCTION ticketres._reserve_event(event_id uuid, n int, hold interval)
-RETURNS interval
-LANGUAGE plpgsql STABLE
-SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    e record;
-BEGIN
-    IF hold IS NOT NULL AND (hold NOT BETWEEN interval '1 second' AND interval '1 day'
-       OR extract(month FROM hold) <> 0 OR extract(year FROM hold) <> 0) THEN
-        RAISE EXCEPTION 'hold must be between 1 second and 1 day' USING ERRCODE = '22023',
-            HINT = 'Pass NULL to use the event''s hold_duration.';
-    END IF;
-    SELECT x.starts_at, x.hold_duration, x.max_seats_per_reservation INTO e
-      FROM ticketres.events x WHERE x.id = _reserve_event.event_id;
-    IF NOT FOUND THEN
-        PERFORM ticketres._raise('event not found', format('No event has id %s.', event_id));
-    END IF;
-    IF clock_timestamp() >= e.starts_at THEN
-        PERFORM ticketres._raise('booking closed',
-            format('Event %s started at %s.', event_id, e.starts_at),
-            'No new holds are taken once an event has started.');
-    END IF;
-    IF n > e.max_seats_per_reservation THEN
-        PERFORM ticketres._raise('too many seats',
-            format('%s seats were requested; event %s allows %s per reservation.',
-                   n, event_id, e.max_seats_per_reservation));
-    END IF;
-    RETURN coalesce(hold, e.hold_duration);
-END
-$$;
-
--- 22023 unless quantity is 1 to 1000
-CREATE OR REPLACE FUNCTION ticketres._check_quantity(quantity int) RETURNS void
-LANGUAGE plpgsql IMMUTABLE
-SET search_path = pg_catalog, pg_temp
-AS $$
-BEGIN
-    IF quantity IS NULL OR quantity NOT BETWEEN 1 AND 1000 THEN
-        RAISE EXCEPTION 'quantity must be between 1 and 1000' USING ERRCODE = '22023';
-    END IF;
-END
-$$;
-
 -- the row of an overdue pending hold, locked unless another transaction
 -- has it (a sweep that expired it and has not committed yet)
 CREATE OR REPLACE FUNCTION ticketres._lock_overdue(id uuid) RETURNS boolean
@@ -396,48 +306,15 @@ LANGUAGE sql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$ SELECT ticketres._ga_left((ticketres._area_of(event_id, area)).id) $$;
 
+-- the steps of tr_reserve with tickets of an area (src/ga.c): the area's
+-- stripes in C, and _ga_take above when neither this backend's stripe nor
+-- the first free one has enough
 CREATE OR REPLACE FUNCTION tr_reserve_ga(event_id uuid, area text, quantity int, user_id text DEFAULT NULL,
     idempotency_key text DEFAULT NULL, hold interval DEFAULT NULL)
 RETURNS ticketres.reservations
-LANGUAGE plpgsql VOLATILE SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    who text;
-    a ticketres.ga_areas;
-    r ticketres.reservations;
-    h interval;
-    t0 timestamptz;
-BEGIN
-    IF event_id IS NULL THEN
-        RAISE EXCEPTION 'event_id must not be null' USING ERRCODE = '22023';
-    END IF;
-    IF area IS NULL OR length(area) = 0 THEN
-        RAISE EXCEPTION 'area must not be empty' USING ERRCODE = '22023';
-    END IF;
-    PERFORM ticketres._check_quantity(quantity);
-    who := ticketres._caller(user_id);
-    r := ticketres._reserve_start(event_id, who, idempotency_key);
-    IF r.id IS NOT NULL THEN
-        IF r.event_id = tr_reserve_ga.event_id AND r.quantity = tr_reserve_ga.quantity
-           AND (SELECT x.name FROM ticketres.ga_areas x WHERE x.id = r.ga_area_id) = area THEN
-            RETURN r;
-        END IF;
-        PERFORM ticketres._key_reused(r);
-    END IF;
-    h := ticketres._reserve_event(event_id, quantity, hold);
-    a := ticketres._area_of(event_id, area);
-    PERFORM ticketres._ga_take(a.id, quantity);
-    t0 := clock_timestamp();
-    INSERT INTO ticketres.reservations AS x (id, event_id, user_id, seat_ids, status, idempotency_key,
-        total_amount, expires_at, created_at, ga_area_id, quantity)
-    VALUES (ticketres._new_reservation_id(event_id), event_id, who, '{}', 'pending', idempotency_key,
-            quantity * a.price, t0 + h, t0, a.id, quantity)
-    RETURNING x.* INTO r;
-    PERFORM ticketres._log_event('reserve', 'created', r.event_id, r.id, who, NULL, quantity, NULL);
-    RETURN r;
-END
-$$;
+    AS 'MODULE_PATHNAME', 'tr_reserve_ga'
+    LANGUAGE C VOLATILE SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp;
 
 COMMENT ON FUNCTION tr_add_ga_area(uuid, text, int, bigint) IS
 $$Add a general admission area to an event (admin): capacity tickets at one price, no seats.

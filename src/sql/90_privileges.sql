@@ -57,8 +57,6 @@ REVOKE ALL ON FUNCTION
 REVOKE ALL ON FUNCTION ticketres._ga_add(uuid, bigint), ticketres._try_lock_ids(uuid[]),
     ticketres._try_lock_event(uuid), ticketres._lock_key(text, text), ticketres._new_reservation_id(uuid),
     ticketres._expire_ids(uuid[], boolean), ticketres._count_stripe(),
-    ticketres._reserve_start(uuid, text, text), ticketres._key_reused(ticketres.reservations),
-    ticketres._reserve_event(uuid, int, interval), ticketres._check_quantity(int),
     ticketres._expire_overdue(uuid, uuid, int), ticketres._lock_overdue(uuid), ticketres._ga_left(uuid), ticketres._ga_take(uuid, int),
     ticketres._area_of(uuid, text), ticketres._centre_rank(int, int),
     ticketres._best_pick(uuid, int, text, bigint, boolean),
