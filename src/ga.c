@@ -8,8 +8,8 @@
  *
  * The tickets come from the area's striped counter (ticketres.ga_counts):
  * this backend's stripe when nobody holds it and it has enough, else the
- * first stripe nobody holds that has enough: one UPDATE each, neither ever
- * waiting.  When neither has enough, the rest of the rule lives in
+ * next stripe after it nobody holds that has enough, else such a stripe
+ * before it: one UPDATE each, none ever waiting.  When neither has enough, the rest of the rule lives in
  * ticketres._ga_take (src/sql/35_general_admission.sql): lazy expiry of the
  * area's overdue holds, borrowing across stripes, and the sold-out rule.
  * Errors of the rare paths (unknown area) come from the SQL helpers, so
@@ -105,15 +105,6 @@ tr_reserve_ga(PG_FUNCTION_ARGS)
 		price = DatumGetInt64(tr_getdatum(0, 2, &isnull));
 	}
 	{
-		Datum		values[3] = {area_id, Int32GetDatum(tr_count_stripe()), Int64GetDatum(quantity)};
-
-		if (tr_exec(TP_GA_TAKE_OWN, values, NULL, SPI_OK_UPDATE) == 0 &&
-			tr_exec(TP_GA_TAKE_FREE, values, NULL, SPI_OK_UPDATE) == 0)
-			/* lazy expiry, borrowing, or sold out */
-			ga_helper("SELECT ticketres._ga_take($1, $2)", area_id, UUIDOID,
-					  Int32GetDatum(quantity), INT4OID);
-	}
-	{
 		Datum		values[9];
 		char		nulls[9] = "         ";
 
@@ -134,6 +125,22 @@ tr_reserve_ga(PG_FUNCTION_ARGS)
 			elog(ERROR, "ticketres: reservation insert returned no row");
 	}
 	result = tr_result_row(fcinfo, outer, 0);
+
+	/*
+	 * The tickets last: a stripe's row lock is held from here to commit, and
+	 * with 200 buyers on an area's stripes the time each is held decides
+	 * how often a buyer finds them all taken (and waits in _ga_take).
+	 */
+	{
+		Datum		values[3] = {area_id, Int32GetDatum(tr_count_stripe()), Int64GetDatum(quantity)};
+
+		if (tr_exec(TP_GA_TAKE_OWN, values, NULL, SPI_OK_UPDATE) == 0 &&
+			tr_exec(TP_GA_TAKE_FREE, values, NULL, SPI_OK_UPDATE) == 0 &&
+			tr_exec(TP_GA_TAKE_FREE_LOW, values, NULL, SPI_OK_UPDATE) == 0)
+			/* lazy expiry, borrowing, or sold out */
+			ga_helper("SELECT ticketres._ga_take($1, $2)", area_id, UUIDOID,
+					  Int32GetDatum(quantity), INT4OID);
+	}
 	SPI_finish();
 
 	e.action = "reserve";

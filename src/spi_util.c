@@ -229,7 +229,7 @@ static TrPlan tr_plans[TP__COUNT] = {
 	},
 	[TP_GA_ADD_NEW] = {
 		"INSERT INTO ticketres.ga_counts (area_id, stripe, available)"
-		" SELECT $1, nextval('ticketres.seat_counts_overflow_seq'), $2"
+		" SELECT $1, 256 + nextval('ticketres.seat_counts_overflow_seq'), $2"
 		" WHERE EXISTS (SELECT FROM ticketres.ga_areas WHERE id = $1)",
 		2, {UUIDOID, INT8OID}
 	},
@@ -283,11 +283,24 @@ static TrPlan tr_plans[TP__COUNT] = {
 		"   WHERE x.area_id = $1 AND x.stripe = $2 AND x.available >= $3 FOR UPDATE SKIP LOCKED)",
 		3, {UUIDOID, INT4OID, INT8OID}
 	},
+	/*
+	 * The next stripes after this backend's, then the ones before it: each
+	 * an index-ordered scan that stops at the first stripe nobody holds with
+	 * enough, and backends whose stripes are taken spread over the others
+	 * instead of all trying the lowest first.
+	 */
 	[TP_GA_TAKE_FREE] = {
 		"UPDATE ticketres.ga_counts c SET available = c.available - $3"
 		" WHERE c.area_id = $1 AND c.stripe = (SELECT x.stripe FROM ticketres.ga_counts x"
-		"   WHERE x.area_id = $1 AND x.available >= $3"
-		"   ORDER BY x.stripe < $2, x.stripe LIMIT 1 FOR UPDATE SKIP LOCKED)",
+		"   WHERE x.area_id = $1 AND x.stripe > $2 AND x.available >= $3"
+		"   ORDER BY x.stripe LIMIT 1 FOR UPDATE SKIP LOCKED)",
+		3, {UUIDOID, INT4OID, INT8OID}
+	},
+	[TP_GA_TAKE_FREE_LOW] = {
+		"UPDATE ticketres.ga_counts c SET available = c.available - $3"
+		" WHERE c.area_id = $1 AND c.stripe = (SELECT x.stripe FROM ticketres.ga_counts x"
+		"   WHERE x.area_id = $1 AND x.stripe < $2 AND x.available >= $3"
+		"   ORDER BY x.stripe LIMIT 1 FOR UPDATE SKIP LOCKED)",
 		3, {UUIDOID, INT4OID, INT8OID}
 	},
 	[TP_INSERT_RES_AREA] = {

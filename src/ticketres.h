@@ -84,6 +84,7 @@ typedef enum TrPlanId
 	TP_GA_AREA,
 	TP_GA_TAKE_OWN,
 	TP_GA_TAKE_FREE,
+	TP_GA_TAKE_FREE_LOW,
 	TP_INSERT_RES_AREA,
 	TP__COUNT
 } TrPlanId;

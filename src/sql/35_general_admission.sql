@@ -1,11 +1,13 @@
 ------------------------------------------------------------------------------
 -- General admission (DESIGN §8): areas with a capacity instead of seats.
 --
--- An area's tickets left are kept in ticketres.ga_counts, 64 stripes made
--- with the area (the capacity spread evenly over them) plus overflow stripes.
--- A buyer takes its quantity
+-- An area's tickets left are kept in ticketres.ga_counts, 64 to 256 stripes
+-- made with the area (the capacity spread evenly over them; numbered from 0)
+-- plus overflow stripes (numbered from 256).
+-- A buyer (tr_reserve_ga, src/ga.c) takes its quantity
 --   1. from its backend's stripe, when nobody holds it and it has enough;
---   2. else from the first stripe nobody holds that has enough;
+--   2. else from the next stripe nobody holds that has enough (after its
+--      own, then before it);
 --   3. else (lazy expiry first: the area's overdue holds give their tickets
 --      back) by borrowing: it locks, one at a time and SKIP LOCKED, stripes
 --      that still have tickets and takes from each until it has enough.
@@ -107,14 +109,15 @@ AS $$
                AND r.expires_at <= clock_timestamp())
 $$;
 
--- Take quantity tickets from the area's stripes, never waiting (see the
--- head of this file); PT409 sold out when they are not there
+-- Take quantity tickets from the area's stripes when tr_reserve_ga found
+-- neither its own stripe nor a free one with enough (steps 3 and on of the
+-- head of this file), never waiting on a lock; PT409 sold out when they are
+-- not there
 CREATE OR REPLACE FUNCTION ticketres._ga_take(area_id uuid, quantity int) RETURNS void
 LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    my constant int := ticketres._count_stripe();
     need bigint;
     took bigint;
     s record;
@@ -123,22 +126,6 @@ DECLARE
     attempt int := 0;
     started timestamptz;
 BEGIN
-    UPDATE ticketres.ga_counts c SET available = c.available - quantity
-     WHERE c.area_id = _ga_take.area_id
-       AND c.stripe = (SELECT x.stripe FROM ticketres.ga_counts x
-                        WHERE x.area_id = _ga_take.area_id AND x.stripe = my
-                          AND x.available >= _ga_take.quantity FOR UPDATE SKIP LOCKED);
-    IF FOUND THEN
-        RETURN;
-    END IF;
-    UPDATE ticketres.ga_counts c SET available = c.available - quantity
-     WHERE c.area_id = _ga_take.area_id
-       AND c.stripe = (SELECT x.stripe FROM ticketres.ga_counts x
-                        WHERE x.area_id = _ga_take.area_id AND x.available >= _ga_take.quantity
-                        ORDER BY x.stripe < my, x.stripe LIMIT 1 FOR UPDATE SKIP LOCKED);
-    IF FOUND THEN
-        RETURN;
-    END IF;
     PERFORM ticketres._expire_overdue(NULL, area_id);
     started := clock_timestamp();
     LOOP
@@ -211,6 +198,7 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     a ticketres.ga_areas;
+    n int;
 BEGIN
     PERFORM ticketres._event_must_exist(event_id);
     PERFORM 1 FROM ticketres.events e WHERE e.id = tr_add_ga_area.event_id FOR KEY SHARE;
@@ -235,8 +223,12 @@ BEGIN
             DETAIL = format('Event %s already has an area named %L.', event_id, name),
             HINT = 'Area names are unique per event.';
     END;
+    -- 64 stripes, up to 256 for large areas (64 tickets a stripe at least):
+    -- each buyer holds its stripe's row until it commits, and 200 buyers
+    -- on 64 stripes would find them all held; stripes >= 256 are overflow
+    n := least(256, greatest(64, capacity / 64));
     INSERT INTO ticketres.ga_counts (area_id, stripe, available)
-    SELECT a.id, s, capacity / 64 + (s < capacity % 64)::int FROM generate_series(0, 63) AS s;
+    SELECT a.id, s, capacity / n + (s < capacity % n)::int FROM generate_series(0, n - 1) AS s;
     RETURN a;
 END
 $$;
@@ -250,6 +242,7 @@ DECLARE
     a ticketres.ga_areas;
     total bigint;
     remaining bigint;
+    n bigint;
 BEGIN
     IF area_id IS NULL THEN
         RAISE EXCEPTION 'area_id must not be null' USING ERRCODE = '22023';
@@ -271,6 +264,7 @@ BEGIN
         SELECT sum(c.available)::bigint INTO total FROM (SELECT x.available FROM ticketres.ga_counts x
                                                   WHERE x.area_id = a.id FOR UPDATE) c;
         remaining := total + capacity - a.capacity;
+        SELECT count(*) INTO n FROM ticketres.ga_counts x WHERE x.area_id = a.id AND x.stripe < 256;
         IF remaining < 0 THEN
             PERFORM ticketres._raise('capacity below sold',
                 format('Area %s has %s tickets held or sold; capacity %s is below that.',
@@ -278,7 +272,7 @@ BEGIN
                 'Release reservations first, or set a larger capacity.');
         END IF;
         UPDATE ticketres.ga_counts x
-           SET available = CASE WHEN x.stripe < 64 THEN remaining / 64 + (x.stripe < remaining % 64)::int ELSE 0 END
+           SET available = CASE WHEN x.stripe < n THEN remaining / n + (x.stripe < remaining % n)::int ELSE 0 END
          WHERE x.area_id = a.id;
     END IF;
     UPDATE ticketres.ga_areas x SET capacity = coalesce(tr_update_ga_area.capacity, x.capacity),
