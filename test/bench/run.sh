@@ -325,9 +325,9 @@ for db in $EXT $PLP; do
   tr_psql -d "$db" >/dev/null <<SQL
 WITH s AS (SELECT id, price, gen_random_uuid() AS rid FROM $schema.seats WHERE event_id = '$ev'),
      r AS (INSERT INTO $schema.reservations (id, event_id, user_id, seat_ids, status, total_amount,
-                                             expires_at, created_at)
+                                             expires_at, created_at$( [ "$db" = $EXT ] && echo ", quantity"))
            SELECT rid, '$ev', 'x' || row_number() OVER (), ARRAY[id], 'pending', price,
-                  now() - interval '1 minute', now() - interval '16 minutes' FROM s)
+                  now() - interval '1 minute', now() - interval '16 minutes'$( [ "$db" = $EXT ] && echo ", 1") FROM s)
 UPDATE $schema.seats t SET status = 'reserved', reservation_id = s.rid FROM s WHERE t.id = s.id;
 $( [ "$db" = $EXT ] && echo "UPDATE ticketres.seat_counts SET available = available - 100000 WHERE event_id = '$ev' AND stripe = 0;" )
 VACUUM ANALYZE;
