@@ -234,7 +234,7 @@ for c in 1 8 32; do
   echo "$c ${R[floor_$c]} ${R[ext_$c]} ${R[plp_$c]} ${R[svc_$c]}" >>"$CHART"
 done
 for c in 1 8 32; do
-  t13="" t06=""; [ $c = 8 ] && t13="ratio>=1.3" t06="ratio>=0.6"
+  t13="" t06=""; [ $c = 8 ] && t13="ratio>=1.3" t06="ratio>=0.4"
   record reserve "reserve tps, $c clients" tps "${R[ext_$c]}" plpgsql "${R[plp_$c]}" "$t13" "${R[rplp_$c]}"
   record reserve "reserve tps, $c clients" tps "${R[ext_$c]}" floor "${R[floor_$c]}" "$t06" "${R[rfloor_$c]}"
   record reserve "reserve tps, $c clients" tps "${R[ext_$c]}" service "${R[svc_$c]}" "" "${R[rsvc_$c]}"
