@@ -412,7 +412,7 @@ pick_together(BestSearch *bs, BestSeat **out)
 				break;
 		}
 		/* the stream's next seat */
-		if (next == nbatch)
+		if (batch == NULL || next == nbatch)
 		{
 			if (batch != NULL)
 				SPI_freetuptable(batch);
