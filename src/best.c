@@ -1,10 +1,7 @@
 /*
- * best.c — the seat search of best available (DESIGN §9):
- * ticketres._best_pick(event_id, quantity, section, max_price, together)
- * returns the ids of the best quantity seats free now, each locked with the
- * seat locks of tr_reserve (locks.c), or NULL when there are not enough.
- * tr_reserve_best (src/sql/36_best_available.sql) takes them with the seat
- * guard.
+ * best.c — best available (DESIGN §9): tr_reserve_best, the steps of
+ * tr_reserve around a search that finds the best quantity seats free now
+ * and leaves each locked with the seat locks of tr_reserve (locks.c).
  *
  * The available seats are read in rank order from the partial index of
  * available seats (seats_best_idx, a cursor fetched in small batches), so
@@ -539,11 +536,19 @@ best_pick(BestSearch *bs, bool together, TrSeatList *list)
 	return found;
 }
 
-/* The search's arguments, checked: event_id, quantity, section, max_price, together. */
+/*
+ * tr_reserve_best's search arguments, checked: event_id (0), quantity (1),
+ * section (3), max_price (4), together (5); returns together.
+ */
 static bool
-search_args(FunctionCallInfo fcinfo, BestSearch *bs, int a_event, int a_quantity,
-			int a_section, int a_max_price, int a_together)
+search_args(FunctionCallInfo fcinfo, BestSearch *bs)
 {
+	const int	a_event = 0,
+				a_quantity = 1,
+				a_section = 3,
+				a_max_price = 4,
+				a_together = 5;
+
 	tr_check_not_null(fcinfo, a_event, "event_id");
 	if (PG_ARGISNULL(a_quantity) || PG_GETARG_INT32(a_quantity) < 1 ||
 		PG_GETARG_INT32(a_quantity) > TR_MAX_SEATS_PER_CALL)
@@ -566,37 +571,6 @@ search_args(FunctionCallInfo fcinfo, BestSearch *bs, int a_event, int a_quantity
 	if (!bs->no_max_price && PG_GETARG_INT64(a_max_price) < 0)
 		tr_bad_argument("max_price must not be negative");
 	return PG_GETARG_BOOL(a_together);
-}
-
-PG_FUNCTION_INFO_V1(tr_best_pick_sql);
-
-/*
- * ticketres._best_pick(event_id uuid, quantity int, section text,
- *                      max_price bigint, together boolean) returns uuid[]
- * (the search alone, for tests and tools: the seats stay locked until the
- * transaction ends)
- */
-Datum
-tr_best_pick_sql(PG_FUNCTION_ARGS)
-{
-	MemoryContext outer = CurrentMemoryContext;
-	BestSearch	bs = {0};
-	bool		together = search_args(fcinfo, &bs, 0, 1, 2, 3, 4);
-	TrSeatList	list;
-	Datum		result;
-
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "ticketres: SPI_connect failed");
-	if (!best_pick(&bs, together, &list))
-	{
-		SPI_finish();
-		PG_RETURN_NULL();
-	}
-	/* the result outlives SPI_finish: build it in the caller's context */
-	MemoryContextSwitchTo(outer);
-	result = tr_seat_list_array(&list);
-	SPI_finish();
-	PG_RETURN_DATUM(result);
 }
 
 /* Expire up to 1000 overdue seat holds of the event nobody is working on. */
@@ -638,7 +612,7 @@ tr_reserve_best(PG_FUNCTION_ARGS)
 	MemoryContext outer = CurrentMemoryContext;
 	TimestampTz now = GetCurrentTimestamp();
 	BestSearch	bs = {0};
-	bool		together = search_args(fcinfo, &bs, 0, 1, 3, 4, 5);
+	bool		together = search_args(fcinfo, &bs);
 	pg_uuid_t  *event = PG_GETARG_UUID_P(0);
 	char	   *user = tr_caller(fcinfo, 2);
 	char	   *key = NULL;

@@ -56,29 +56,6 @@ tr_try_lock_ids_sql(PG_FUNCTION_ARGS)
 	PG_RETURN_BOOL(true);
 }
 
-PG_FUNCTION_INFO_V1(tr_try_lock_event_sql);
-
-/* ticketres._try_lock_event(event_id uuid) returns boolean: shared, never waits. */
-Datum
-tr_try_lock_event_sql(PG_FUNCTION_ARGS)
-{
-	tr_check_not_null(fcinfo, 0, "event_id");
-	PG_RETURN_BOOL(tr_try_lock_event(PG_GETARG_UUID_P(0)));
-}
-
-PG_FUNCTION_INFO_V1(tr_lock_key_sql);
-
-/* ticketres._lock_key(user_id text, key text): the idempotency key's lock (waits). */
-Datum
-tr_lock_key_sql(PG_FUNCTION_ARGS)
-{
-	tr_check_not_null(fcinfo, 0, "user_id");
-	tr_check_not_null(fcinfo, 1, "key");
-	tr_lock_idempotency_key(TextDatumGetCString(PG_GETARG_DATUM(0)),
-							TextDatumGetCString(PG_GETARG_DATUM(1)));
-	PG_RETURN_VOID();
-}
-
 PG_FUNCTION_INFO_V1(tr_new_reservation_id_sql);
 
 /* ticketres._new_reservation_id(event_id uuid) returns uuid (ends with the event's bytes) */
@@ -112,13 +89,4 @@ tr_expire_ids_sql(PG_FUNCTION_ARGS)
 	if (PG_ARGISNULL(1) || PG_GETARG_BOOL(1))
 		tr_metrics_count(TRC_EXPIRED_LAZY, n);
 	PG_RETURN_INT64(n);
-}
-
-PG_FUNCTION_INFO_V1(tr_count_stripe_sql);
-
-/* ticketres._count_stripe() returns int: this backend's stripe of the counters. */
-Datum
-tr_count_stripe_sql(PG_FUNCTION_ARGS)
-{
-	PG_RETURN_INT32(tr_count_stripe());
 }

@@ -28,16 +28,10 @@ CREATE OR REPLACE FUNCTION ticketres._ga_add(area_id uuid, delta bigint) RETURNS
     AS 'MODULE_PATHNAME', 'tr_ga_add_sql' LANGUAGE C VOLATILE;
 CREATE OR REPLACE FUNCTION ticketres._try_lock_ids(ids uuid[]) RETURNS boolean
     AS 'MODULE_PATHNAME', 'tr_try_lock_ids_sql' LANGUAGE C VOLATILE;
-CREATE OR REPLACE FUNCTION ticketres._try_lock_event(event_id uuid) RETURNS boolean
-    AS 'MODULE_PATHNAME', 'tr_try_lock_event_sql' LANGUAGE C VOLATILE;
-CREATE OR REPLACE FUNCTION ticketres._lock_key(user_id text, key text) RETURNS void
-    AS 'MODULE_PATHNAME', 'tr_lock_key_sql' LANGUAGE C VOLATILE;
 CREATE OR REPLACE FUNCTION ticketres._new_reservation_id(event_id uuid) RETURNS uuid
     AS 'MODULE_PATHNAME', 'tr_new_reservation_id_sql' LANGUAGE C VOLATILE;
 CREATE OR REPLACE FUNCTION ticketres._expire_ids(ids uuid[], lazy boolean) RETURNS bigint
     AS 'MODULE_PATHNAME', 'tr_expire_ids_sql' LANGUAGE C VOLATILE;
-CREATE OR REPLACE FUNCTION ticketres._count_stripe() RETURNS int
-    AS 'MODULE_PATHNAME', 'tr_count_stripe_sql' LANGUAGE C VOLATILE;
 
 -- the row of an overdue pending hold, locked unless another transaction
 -- has it (a sweep that expired it and has not committed yet)

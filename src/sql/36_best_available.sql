@@ -25,13 +25,6 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$ SELECT abs(2 * k - (n + 1)) - (2 * k < n + 1)::int $$;
 
--- The best quantity seats free now, each locked with the seat locks of
--- tr_reserve; NULL when there are not enough (src/best.c)
-CREATE OR REPLACE FUNCTION ticketres._best_pick(event_id uuid, quantity int, section text,
-    max_price bigint, together boolean) RETURNS uuid[]
-    AS 'MODULE_PATHNAME', 'tr_best_pick_sql'
-    LANGUAGE C VOLATILE;
-
 -- whether reservation r (made earlier with the same key) is this request
 CREATE OR REPLACE FUNCTION ticketres._best_matches(r ticketres.reservations, event_id uuid, quantity int,
     section text, max_price bigint, together boolean) RETURNS boolean

@@ -55,11 +55,9 @@ REVOKE ALL ON FUNCTION
 -- general admission and best available (0.2); the areas and their
 -- availability are public like the seat map
 REVOKE ALL ON FUNCTION ticketres._ga_add(uuid, bigint), ticketres._try_lock_ids(uuid[]),
-    ticketres._try_lock_event(uuid), ticketres._lock_key(text, text), ticketres._new_reservation_id(uuid),
-    ticketres._expire_ids(uuid[], boolean), ticketres._count_stripe(),
+    ticketres._new_reservation_id(uuid), ticketres._expire_ids(uuid[], boolean),
     ticketres._expire_overdue(uuid, uuid, int), ticketres._lock_overdue(uuid), ticketres._ga_left(uuid), ticketres._ga_take(uuid, int),
     ticketres._area_of(uuid, text), ticketres._centre_rank(int, int),
-    ticketres._best_pick(uuid, int, text, bigint, boolean),
     ticketres._best_matches(ticketres.reservations, uuid, int, text, bigint, boolean)
     FROM PUBLIC;
 REVOKE ALL ON FUNCTION
