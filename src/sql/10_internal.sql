@@ -64,6 +64,21 @@ BEGIN
 END
 $$;
 
+-- PT404 unless the event exists; then its row is locked FOR KEY SHARE until
+-- the transaction ends, so that tr_delete_event (FOR UPDATE of the row, then
+-- the seats) cannot run between this check and the seats being added: what
+-- the seats' foreign key check did once per seat, done once per call
+CREATE OR REPLACE FUNCTION ticketres._event_for_seats(event_id uuid) RETURNS void
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    PERFORM 1 FROM ticketres.events e WHERE e.id = _event_for_seats.event_id FOR KEY SHARE;
+    -- NULL, or no row (never was, or deleted before this statement): the error
+    PERFORM ticketres._event_must_exist(event_id);
+END
+$$;
+
 -- a reservation as its owner sees it: a pending hold past expires_at is
 -- expired (fields set by name: a column added to the table changes nothing)
 CREATE OR REPLACE FUNCTION ticketres._effective(r ticketres.reservations) RETURNS ticketres.reservations

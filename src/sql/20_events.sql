@@ -96,8 +96,11 @@ BEGIN
                             event_id, n_pending, n_confirmed),
             'Cancel or release them first, or wait for the holds to expire.');
     END IF;
-    -- reservations have no foreign key to cascade through
+    -- reservations and seats have no foreign key to cascade through; the
+    -- row lock above waited for seats being added (FOR KEY SHARE) to commit,
+    -- and this statement's snapshot sees them
     DELETE FROM ticketres.reservations r WHERE r.event_id = tr_delete_event.event_id;
+    DELETE FROM ticketres.seats s WHERE s.event_id = tr_delete_event.event_id;
     DELETE FROM ticketres.events e WHERE e.id = tr_delete_event.event_id;
 END
 $$;

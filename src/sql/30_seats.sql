@@ -10,7 +10,7 @@ DECLARE
     bad record;
     n int;
 BEGIN
-    PERFORM ticketres._event_must_exist(event_id);
+    PERFORM ticketres._event_for_seats(event_id);
     IF seats IS NULL OR jsonb_typeof(seats) <> 'array' THEN
         RAISE EXCEPTION 'seats must be a JSON array' USING ERRCODE = '22023';
     END IF;
@@ -85,7 +85,7 @@ DECLARE
     n int;
     prefix text;
 BEGIN
-    PERFORM ticketres._event_must_exist(event_id);
+    PERFORM ticketres._event_for_seats(event_id);
     IF section IS NULL OR length(section) NOT BETWEEN 1 AND 50 THEN
         RAISE EXCEPTION 'section must be 1 to 50 characters' USING ERRCODE = '22023';
     END IF;

@@ -56,6 +56,10 @@ AS $$
       FROM ticketres.reservations r
      WHERE NOT EXISTS (SELECT 1 FROM ticketres.events e WHERE e.id = r.event_id)
     UNION ALL
+    SELECT 'seat belongs to an existing event', count(*)
+      FROM ticketres.seats s
+     WHERE NOT EXISTS (SELECT 1 FROM ticketres.events e WHERE e.id = s.event_id)
+    UNION ALL
     SELECT 'reservation quantity is its number of seats, or its GA tickets of an area of its event', count(*)
       FROM ticketres.reservations r
      WHERE (r.ga_area_id IS NULL AND r.quantity IS DISTINCT FROM cardinality(r.seat_ids))

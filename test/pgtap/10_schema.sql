@@ -2,7 +2,7 @@
 -- protect its invariants where a constraint can: tables, columns, types,
 -- enums, keys, checks, the partial expiry index, HOT-friendly seats.
 BEGIN;
-SELECT plan(63);
+SELECT plan(65);
 
 -- schema and tables
 SELECT has_schema('ticketres', 'schema ticketres exists');
@@ -54,7 +54,9 @@ SELECT col_is_pk('ticketres', 'seat_counts', ARRAY['event_id', 'stripe'], 'seat_
 SELECT col_is_unique('ticketres', 'seats', ARRAY['event_id', 'label'], 'seat labels are unique per event');
 SELECT col_is_unique('ticketres', 'reservations', ARRAY['user_id', 'idempotency_key'],
     'idempotency keys are unique per user');
-SELECT fk_ok('ticketres', 'seats', 'event_id', 'ticketres', 'events', 'id', 'seats.event_id references events');
+-- no foreign key on seats (0.2): checked once per call under the event row's
+-- lock (ticketres._event_for_seats), not once per seat
+SELECT hasnt_fk('ticketres', 'seats', 'seats have no foreign key (one event check per call)');
 -- no foreign key on reservations: its check would lock the event row on every
 -- reserve; tr_reserve and tr_delete_event coordinate on the event's lock
 SELECT hasnt_fk('ticketres', 'reservations', 'reservations have no foreign key (no event row lock per reserve)');
@@ -116,8 +118,11 @@ SELECT throws_ok($$UPDATE ticketres.seats SET price = -1 WHERE label = 'A-1'$$,
     '23514', NULL, 'a negative price is refused');
 SELECT throws_ok(format($$INSERT INTO ticketres.seats (event_id, label) VALUES (%L, 'A-1')$$, ev),
     '23505', NULL, 'a second seat with the same label in one event is refused') FROM fx;
-SELECT throws_ok($$INSERT INTO ticketres.seats (event_id, label) VALUES (gen_random_uuid(), 'Z-1')$$,
-    '23503', NULL, 'a seat of a missing event is refused');
+-- no foreign key: the functions that add seats check the event (once per call)
+SELECT throws_ok($$SELECT tr_add_seats(gen_random_uuid(), '[{"label": "Z-1"}]')$$,
+    'PT404', 'event not found', 'a seat of a missing event is refused (tr_add_seats)');
+SELECT throws_ok($$SELECT tr_generate_seats(gen_random_uuid(), 'Z', 1, 1, 0)$$,
+    'PT404', 'event not found', 'a seat of a missing event is refused (tr_generate_seats)');
 SELECT throws_ok(format($$INSERT INTO ticketres.reservations (event_id, user_id, seat_ids, total_amount, expires_at)
     VALUES (%L, 'u', '{}', 0, now())$$, ev), '23514', NULL, 'a reservation without seats is refused') FROM fx;
 SELECT throws_ok(format($$INSERT INTO ticketres.reservations (event_id, user_id, seat_ids, total_amount, expires_at)
@@ -151,10 +156,10 @@ SELECT throws_ok(format($$UPDATE ticketres.events SET max_seats_per_reservation 
 
 -- deleting an event takes its seats, reservations and counters with it
 DELETE FROM ticketres.reservations r USING fx WHERE r.event_id = fx.ev;
-DELETE FROM ticketres.events e USING fx WHERE e.id = fx.ev;
+SELECT lives_ok(format('SELECT tr_delete_event(%L)', (SELECT ev FROM fx)), 'tr_delete_event of an event with seats');
 SELECT is((SELECT count(*) FROM ticketres.seats s, fx WHERE s.event_id = fx.ev)
         + (SELECT count(*) FROM ticketres.seat_counts c, fx WHERE c.event_id = fx.ev), 0::bigint,
-    'seats and counters go with their event (ON DELETE CASCADE)');
+    'seats and counters go with their event (tr_delete_event; counters ON DELETE CASCADE)');
 
 SELECT * FROM finish();
 ROLLBACK;

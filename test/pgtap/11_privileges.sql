@@ -2,7 +2,7 @@
 -- availability; it may not execute anything that writes, the user-data
 -- reads, nor the internal ticketres._* helpers; no table is granted to it.
 BEGIN;
-SELECT plan(39);
+SELECT plan(40);
 
 -- writing functions and the user-data reads: not for PUBLIC
 SELECT function_privs_are('public', 'tr_create_event', ARRAY['text', 'timestamp with time zone', 'timestamp with time zone', 'text', 'text', 'interval', 'integer'], 'public', '{}', 'PUBLIC cannot execute tr_create_event');
@@ -22,6 +22,7 @@ SELECT function_privs_are('ticketres', '_caller', ARRAY['text'], 'public', '{}',
 SELECT function_privs_are('ticketres', '_count_add', ARRAY['uuid', 'bigint'], 'public', '{}', 'PUBLIC cannot execute ticketres._count_add');
 SELECT function_privs_are('ticketres', '_check_event', ARRAY['text', 'timestamp with time zone', 'timestamp with time zone', 'text', 'text', 'interval', 'integer'], 'public', '{}', 'PUBLIC cannot execute ticketres._check_event');
 SELECT function_privs_are('ticketres', '_event_must_exist', ARRAY['uuid'], 'public', '{}', 'PUBLIC cannot execute ticketres._event_must_exist');
+SELECT function_privs_are('ticketres', '_event_for_seats', ARRAY['uuid'], 'public', '{}', 'PUBLIC cannot execute ticketres._event_for_seats');
 SELECT function_privs_are('ticketres', '_effective', ARRAY['ticketres.reservations'], 'public', '{}', 'PUBLIC cannot execute ticketres._effective');
 SELECT function_privs_are('ticketres', 'check_invariants', '{}'::name[], 'public', '{}', 'PUBLIC cannot execute ticketres.check_invariants');
 

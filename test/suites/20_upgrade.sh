@@ -139,7 +139,7 @@ is "$(qo -c "SELECT count(*) FROM tr_delete_event((SELECT id FROM up_ids WHERE n
 
 # the pg_regress and pgTAP tests on the updated database (emptied first: they
 # count what they create)
-qo -c "DELETE FROM ticketres.reservations; DELETE FROM ticketres.events; DELETE FROM ticketres.audit_log; DROP TABLE up_ids; DROP FUNCTION up_seats" >/dev/null
+qo -c "DELETE FROM ticketres.reservations; DELETE FROM ticketres.seats; DELETE FROM ticketres.events; DELETE FROM ticketres.audit_log; DROP TABLE up_ids; DROP FUNCTION up_seats" >/dev/null
 mkdir -p "$WORK/regress"; chmod 777 "$WORK/regress"
 regress_tests=$(sed -n 's/^REGRESS *= *//p' "$TR_ROOT/Makefile")
 "$("$PGBIN/pg_config" --pkglibdir)/pgxs/src/test/regress/pg_regress" \

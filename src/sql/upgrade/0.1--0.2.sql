@@ -47,6 +47,10 @@ UPDATE ticketres.seats s SET rank = x.rank
                                                     ORDER BY seat_number, label)) y) x
  WHERE x.id = s.id;
 
+-- seats lose their foreign key: tr_add_seats and tr_generate_seats lock the
+-- event row once per call instead of once per seat (00_schema.sql says why)
+ALTER TABLE ticketres.seats DROP CONSTRAINT seats_event_id_fkey;
+
 -- the overdue GA holds of an area, for tr_ga_available and lazy expiry
 CREATE INDEX reservations_ga_pending_idx ON ticketres.reservations (ga_area_id, expires_at, id)
     INCLUDE (quantity) WHERE status = 'pending' AND ga_area_id IS NOT NULL;
