@@ -84,7 +84,12 @@ tr_try_postgrest() {
       -e "s|@PGDATABASE@|$db|; s|@API_SCHEMA@|api|; s|@ANON_ROLE@|$anon|" \
       -e "s|@DB_POOL@|$pool|; s|@JWT_SECRET@|$secret|; s|@HTTP_PORT@|$port|g" \
       "$TR_HTTP_DIR/postgrest.conf.in" >"$dir/postgrest.conf"
-  "$TR_POSTGREST" "$dir/postgrest.conf" >"$dir/postgrest.log" 2>&1 &
+  # TR_POSTGREST_EXTRA: more configuration lines (benchmarks try settings)
+  [ -z "${TR_POSTGREST_EXTRA:-}" ] || printf '%s\n' "$TR_POSTGREST_EXTRA" >>"$dir/postgrest.conf"
+  # -A64m: a 64 MB allocation area for GHC's runtime (default 4 MB): fewer
+  # minor collections per request; measured in test/bench/http_wrk.sh and
+  # recommended in doc/http.md. GHCRTS, when set, adds to or overrides it.
+  "$TR_POSTGREST" "$dir/postgrest.conf" +RTS -A64m -RTS >"$dir/postgrest.log" 2>&1 &
   TR_POSTGREST_PID=$!
   TR_HTTP_URL=http://127.0.0.1:$port
   export TR_HTTP_URL TR_POSTGREST_PID
