@@ -26,19 +26,29 @@
 #include "utils/array.h"
 
 /*
- * A fresh version-4 uuid for a reservation of an event.  Its last four bytes
- * are the event id's: a router that places events by those bytes (see
- * doc/scale-out.md) finds a reservation's shard from its id alone.  The
- * other 90 bits stay random.
+ * A fresh reservation id of an event, UUIDv7-shaped: the first 48 bits are
+ * the Unix time in milliseconds, then the version (7), 42 random bits with
+ * the variant, and the last four bytes are the event id's: a router that
+ * places events by those bytes (see doc/scale-out.md) finds a reservation's
+ * shard from its id alone.  Time-ordered ids go into the primary key at its
+ * right edge instead of at a random leaf: fewer pages touched, dirtied and
+ * written per reserve (doc/performance.md measures it).  Two ids collide
+ * only with the same event, millisecond and 42 random bits.
  */
 void
 tr_new_uuid(pg_uuid_t *u, const pg_uuid_t *event)
 {
-	if (!pg_strong_random(u->data, UUID_LEN - TR_RES_ID_EVENT_BYTES))
+	uint64		ms = (uint64) (GetCurrentTimestamp() / 1000 +
+							   (int64) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * SECS_PER_DAY * 1000);
+	int			i;
+
+	if (!pg_strong_random(u->data + 6, UUID_LEN - 6 - TR_RES_ID_EVENT_BYTES))
 		elog(ERROR, "ticketres: could not generate a random reservation id");
+	for (i = 0; i < 6; i++)
+		u->data[i] = (uint8) (ms >> (8 * (5 - i)));
 	memcpy(u->data + UUID_LEN - TR_RES_ID_EVENT_BYTES,
 		   event->data + UUID_LEN - TR_RES_ID_EVENT_BYTES, TR_RES_ID_EVENT_BYTES);
-	u->data[6] = (u->data[6] & 0x0f) | 0x40;
+	u->data[6] = (u->data[6] & 0x0f) | 0x70;
 	u->data[8] = (u->data[8] & 0x3f) | 0x80;
 }
 

@@ -52,8 +52,12 @@ SELECT col_is_pk('ticketres', 'seats', 'id', 'seats keyed by id');
 SELECT col_is_pk('ticketres', 'reservations', 'id', 'reservations keyed by id');
 SELECT col_is_pk('ticketres', 'seat_counts', ARRAY['event_id', 'stripe'], 'seat_counts keyed by (event_id, stripe)');
 SELECT col_is_unique('ticketres', 'seats', ARRAY['event_id', 'label'], 'seat labels are unique per event');
-SELECT col_is_unique('ticketres', 'reservations', ARRAY['user_id', 'idempotency_key'],
-    'idempotency keys are unique per user');
+-- a partial unique index (0.2): reservations without a key have no entry
+SELECT is((SELECT pg_get_indexdef(i.indexrelid) FROM pg_catalog.pg_index i
+            WHERE i.indrelid = 'ticketres.reservations'::regclass AND i.indisunique
+              AND i.indexrelid <> 'ticketres.reservations_pkey'::regclass),
+    'CREATE UNIQUE INDEX reservations_idempotency_idx ON ticketres.reservations USING btree (user_id, idempotency_key) WHERE (idempotency_key IS NOT NULL)',
+    'idempotency keys are unique per user (a partial index: no entry without a key)');
 -- no foreign key on seats (0.2): checked once per call under the event row's
 -- lock (ticketres._event_for_seats), not once per seat
 SELECT hasnt_fk('ticketres', 'seats', 'seats have no foreign key (one event check per call)');

@@ -47,6 +47,12 @@ UPDATE ticketres.seats s SET rank = x.rank
                                                     ORDER BY seat_number, label)) y) x
  WHERE x.id = s.id;
 
+-- idempotency keys: a partial unique index instead of the UNIQUE constraint,
+-- so that a call without a key writes no entry (00_schema.sql)
+CREATE UNIQUE INDEX reservations_idempotency_idx ON ticketres.reservations (user_id, idempotency_key)
+    WHERE idempotency_key IS NOT NULL;
+ALTER TABLE ticketres.reservations DROP CONSTRAINT reservations_user_id_idempotency_key_key;
+
 -- seats lose their foreign key: tr_add_seats and tr_generate_seats lock the
 -- event row once per call instead of once per seat (00_schema.sql says why)
 ALTER TABLE ticketres.seats DROP CONSTRAINT seats_event_id_fkey;
