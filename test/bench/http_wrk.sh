@@ -8,7 +8,9 @@
 #   sql:    the spread path over plain SQL (pgbench, CONNS clients, no HTTP),
 #           same server, same moment: the HTTP layer's cost as a ratio
 # and prints requests/s, p50 and p99 for each. Stops everything at the end.
-#   SEATS=200000 USERS=2000 CONNS=50 DURATION=10s POOL=20 ./test/bench/http_wrk.sh
+#   SEATS=200000 USERS=2000 CONNS=50 DURATION=10s POOL=20 ROUNDS=3 ./test/bench/http_wrk.sh
+# (spread and sql run ROUNDS times back to back; medians and the median ratio
+# are printed on the lines "spread", "sql" and "ratio")
 set -euo pipefail
 . "$(dirname "$0")/../lib/common.sh"
 . "$TR_ROOT/test/lib/http.sh"
@@ -19,6 +21,7 @@ CONNS=${CONNS:-50}
 THREADS=${THREADS:-2}
 DURATION=${DURATION:-10s}
 POOL=${POOL:-20}
+ROUNDS=${ROUNDS:-3}
 DIR=$TR_TMP/bench-http
 
 tr_ensure_packages
@@ -57,15 +60,15 @@ wrk_() {  # wrk_ MODE DURATION OFFSET LOG
     "$TR_HTTP_URL" >"$4" 2>&1 || { cat "$4"; tr_die "wrk failed"; }
 }
 
-run() {  # run MODE
-  wrk_ "$1" "$DURATION" 0 "$DIR/wrk-$1.log"
-  printf '%-7s %8s req/s  p50 %6s ms  p99 %6s ms  statuses: %s\n' "$1" \
-    "$(sed -n 's/^rps //p' "$DIR/wrk-$1.log")" "$(sed -n 's/^p50_ms //p' "$DIR/wrk-$1.log")" \
-    "$(sed -n 's/^p99_ms //p' "$DIR/wrk-$1.log")" \
-    "$(sed -n 's/^status //p' "$DIR/wrk-$1.log" | sort | tr '\n' ' ')"
+run() {  # run MODE [LABEL] [OFFSET]: prints LABEL (default MODE) req/s p50 p99 statuses
+  wrk_ "$1" "$DURATION" "${3:-0}" "$DIR/wrk-${2:-$1}.log"
+  printf '%-7s %8s req/s  p50 %6s ms  p99 %6s ms  statuses: %s\n' "${2:-$1}" \
+    "$(sed -n 's/^rps //p' "$DIR/wrk-${2:-$1}.log")" "$(sed -n 's/^p50_ms //p' "$DIR/wrk-${2:-$1}.log")" \
+    "$(sed -n 's/^p99_ms //p' "$DIR/wrk-${2:-$1}.log")" \
+    "$(sed -n 's/^status //p' "$DIR/wrk-${2:-$1}.log" | sort | tr '\n' ' ')"
 }
 
-run_sql() {  # the spread path as SQL: one new seat and user per transaction
+run_sql() {  # run_sql [LABEL]: the spread path as SQL, one new seat and user per transaction
   cat >"$DIR/sql.pgbench" <<SQL
 SELECT api.tr_reserve('$EVENT', 'sql-user-' || s.n % $USERS, ARRAY[s.id], 'sql-' || s.n)
   FROM sql_seats s WHERE s.n = (SELECT nextval('sql_seq'));
@@ -77,7 +80,7 @@ SQL
   # per-transaction logs: column 3 is the latency in microseconds
   cat "$DIR"/pgtx.* | awk '{print $3}' | sort -n >"$DIR/sql-latencies"
   local n; n=$(wc -l <"$DIR/sql-latencies")
-  printf '%-7s %8.1f req/s  p50 %6.2f ms  p99 %6.2f ms  failed: %s\n' sql \
+  printf '%-7s %8.1f req/s  p50 %6.2f ms  p99 %6.2f ms  failed: %s\n' "${1:-sql}" \
     "$(sed -n 's/^tps = \([0-9.]*\) .*/\1/p' "$DIR/pgbench.log" | head -1)" \
     "$(sed -n "$(( (n + 1) / 2 ))p" "$DIR/sql-latencies" | awk '{print $1 / 1000}')" \
     "$(sed -n "$(( (n * 99 + 99) / 100 ))p" "$DIR/sql-latencies" | awk '{print $1 / 1000}')" \
@@ -90,8 +93,24 @@ echo "   machine: $(nproc) cores, $(sed -n 's/^model name[^:]*: //p' /proc/cpuin
 # warm-up: fill PostgREST's pool and the backends' plan caches (seats from
 # the second half of the list, the measured run starts at the first)
 wrk_ spread 3s $((SEATS / 2 / THREADS)) "$DIR/wrk-warmup.log"
-run spread
+# ROUNDS rounds of the success path over HTTP and the same path over SQL,
+# back to back, so that a burst of other load hits one round and not one
+# side; each HTTP round takes its seats from its own part of the list. The
+# summary lines "spread" and "sql" carry the medians; "ratio" is the median
+# of the per-round ratios (HTTP / SQL).
+ratios="" spreads="" sqls="" sline="" qline=""
+for r in $(seq 1 "$ROUNDS"); do
+  sline=$(run spread "spread$r" $(( (r - 1) * SEATS / 2 / ROUNDS / THREADS ))); echo "$sline"
+  qline=$(run_sql "sql$r"); echo "$qline"
+  a=$(awk '{print $2}' <<<"$sline") b=$(awk '{print $2}' <<<"$qline")
+  spreads="$spreads $a" sqls="$sqls $b"
+  ratios="$ratios $(awk -v a="$a" -v b="$b" 'BEGIN { printf "%.3f", a / b }')"
+done
+median() { tr ' ' '\n' | sed '/^$/d' | sort -g | awk '{ a[NR] = $1 } END { printf "%s", (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
+# medians of the rounds; p50 and p99 of the last round
+echo "spread $(median <<<"$spreads") req/s  $(cut -d' ' -f4- <<<"$(tr -s ' ' <<<"$sline")")"
+echo "sql    $(median <<<"$sqls") req/s  $(cut -d' ' -f4- <<<"$(tr -s ' ' <<<"$qline")")"
+echo "ratio  $(median <<<"$ratios") (HTTP / SQL, median of the rounds:$ratios)"
 run hot
-run_sql
 tr_psql -d bench -At -c "SELECT 'reservations held: ' || count(*) FROM ticketres.reservations WHERE status = 'pending'"
 tr_psql -d bench -At -c "SELECT 'invariant violations: ' || sum(violations) FROM ticketres.check_invariants()"

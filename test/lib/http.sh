@@ -88,7 +88,8 @@ tr_try_postgrest() {
   [ -z "${TR_POSTGREST_EXTRA:-}" ] || printf '%s\n' "$TR_POSTGREST_EXTRA" >>"$dir/postgrest.conf"
   # -A64m: a 64 MB allocation area for GHC's runtime (default 4 MB): fewer
   # minor collections per request; measured in test/bench/http_wrk.sh and
-  # recommended in doc/http.md. GHCRTS, when set, adds to or overrides it.
+  # recommended in doc/http.md. GHCRTS adds other runtime options (this -A
+  # wins over one there: the command line is read after it).
   "$TR_POSTGREST" "$dir/postgrest.conf" +RTS -A64m -RTS >"$dir/postgrest.log" 2>&1 &
   TR_POSTGREST_PID=$!
   TR_HTTP_URL=http://127.0.0.1:$port
