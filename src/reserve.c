@@ -126,26 +126,26 @@ tr_replay_same(const char *user, const char *key, TimestampTz now, const char *m
 	Datum		kv[3] = {CStringGetTextDatum(user), CStringGetTextDatum(key), TimestampTzGetDatum(now)};
 	TupleDesc	desc;
 	bool		isnull;
-	pg_uuid_t	id;
+	pg_uuid_t  *id = palloc(sizeof(pg_uuid_t));	/* values[0] points at it after return */
 	pg_uuid_t	event;
 	Datum		same;
 
 	if (tr_exec(TP_RES_BY_KEY_GA, kv, NULL, SPI_OK_SELECT) == 0)
 		return false;
 	desc = SPI_tuptable->tupdesc;
-	memcpy(&id, DatumGetUUIDP(tr_getdatum(0, SPI_fnumber(desc, "id"), &isnull)), UUID_LEN);
+	memcpy(id, DatumGetUUIDP(tr_getdatum(0, SPI_fnumber(desc, "id"), &isnull)), UUID_LEN);
 	memcpy(&event, DatumGetUUIDP(tr_getdatum(0, SPI_fnumber(desc, "event_id"), &isnull)), UUID_LEN);
-	values[0] = UUIDPGetDatum(&id);
+	values[0] = UUIDPGetDatum(id);
 	if (SPI_execute_with_args(match_sql, nargs, types, values, nulls, false, 1) != SPI_OK_SELECT ||
 		SPI_processed != 1)
-		elog(ERROR, "ticketres: could not compare the request with reservation %s", tr_uuid_str(&id));
+		elog(ERROR, "ticketres: could not compare the request with reservation %s", tr_uuid_str(id));
 	same = tr_getdatum(0, 1, &isnull);
 	if (isnull || !DatumGetBool(same))
 		ereport(ERROR,
 				(errcode(TR_ERRCODE_UNPROCESSABLE),
 				 errmsg(TR_MSG_KEY_REUSED),
 				 errdetail("Key \"%s\" already made reservation %s, for event %s.",
-						   key, tr_uuid_str(&id), tr_uuid_str(&event)),
+						   key, tr_uuid_str(id), tr_uuid_str(&event)),
 				 errhint("Use a new idempotency key for a different request.")));
 	(void) tr_exec(TP_RES_BY_KEY_GA, kv, NULL, SPI_OK_SELECT);
 	return true;
