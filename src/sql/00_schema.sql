@@ -29,8 +29,10 @@ CREATE TABLE ticketres.events (
     CHECK (ends_at > starts_at)
 );
 
--- Seat status changes touch status, reservation_id and updated_at only, none
--- of them indexed, and fillfactor leaves room on the page: the updates are HOT.
+-- Seat status changes touch status, reservation_id and updated_at only, and
+-- fillfactor leaves room on the page. Since 0.2 they are not HOT: status is in
+-- the predicate of the best-available indexes (seats_best_idx, seats_row_idx);
+-- doc/performance.md measures that trade.
 CREATE TABLE ticketres.seats (
     id uuid PRIMARY KEY DEFAULT pg_catalog.gen_random_uuid(),
     -- no foreign key (0.2): its check ran once per inserted seat (a quarter

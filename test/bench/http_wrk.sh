@@ -61,11 +61,11 @@ wrk_() {  # wrk_ MODE DURATION OFFSET LOG
 }
 
 run() {  # run MODE [LABEL] [OFFSET]: prints LABEL (default MODE) req/s p50 p99 statuses
-  wrk_ "$1" "$DURATION" "${3:-0}" "$DIR/wrk-${2:-$1}.log"
-  printf '%-7s %8s req/s  p50 %6s ms  p99 %6s ms  statuses: %s\n' "${2:-$1}" \
-    "$(sed -n 's/^rps //p' "$DIR/wrk-${2:-$1}.log")" "$(sed -n 's/^p50_ms //p' "$DIR/wrk-${2:-$1}.log")" \
-    "$(sed -n 's/^p99_ms //p' "$DIR/wrk-${2:-$1}.log")" \
-    "$(sed -n 's/^status //p' "$DIR/wrk-${2:-$1}.log" | sort | tr '\n' ' ')"
+  local label=${2:-$1} log=$DIR/wrk-${2:-$1}.log
+  wrk_ "$1" "$DURATION" "${3:-0}" "$log"
+  printf '%-7s %8s req/s  p50 %6s ms  p99 %6s ms  statuses: %s\n' "$label" \
+    "$(sed -n 's/^rps //p' "$log")" "$(sed -n 's/^p50_ms //p' "$log")" "$(sed -n 's/^p99_ms //p' "$log")" \
+    "$(sed -n 's/^status //p' "$log" | sort | tr '\n' ' ')"
 }
 
 run_sql() {  # run_sql [LABEL]: the spread path as SQL, one new seat and user per transaction
@@ -106,7 +106,6 @@ for r in $(seq 1 "$ROUNDS"); do
   spreads="$spreads $a" sqls="$sqls $b"
   ratios="$ratios $(awk -v a="$a" -v b="$b" 'BEGIN { printf "%.3f", a / b }')"
 done
-median() { tr ' ' '\n' | sed '/^$/d' | sort -g | awk '{ a[NR] = $1 } END { printf "%s", (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
 # medians of the rounds; p50 and p99 of the last round
 echo "spread $(median <<<"$spreads") req/s  $(cut -d' ' -f4- <<<"$(tr -s ' ' <<<"$sline")")"
 echo "sql    $(median <<<"$sqls") req/s  $(cut -d' ' -f4- <<<"$(tr -s ' ' <<<"$qline")")"

@@ -60,8 +60,6 @@ STARTED=$(date -u +%FT%TZ)
 
 q() { tr_psql -d "$1" -At -c "$2"; }   # q DB SQL: one value
 ms_now() { date +%s%3N; }
-# median of the numbers on stdin (space separated)
-median() { tr ' ' '\n' | sed '/^$/d' | sort -g | awk '{ a[NR] = $1 } END { printf "%s", (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
 
 # --- results ----------------------------------------------------------------
 RESULTS=$DIR/results.csv

@@ -151,3 +151,6 @@ tr_stop_pg() {
 
 # psql with the options every script wants
 tr_psql() { "$PGBIN/psql" -X -q -v ON_ERROR_STOP=1 "$@"; }
+
+# median of the numbers on stdin (space separated; benchmarks)
+median() { tr ' ' '\n' | sed '/^$/d' | sort -g | awk '{ a[NR] = $1 } END { printf "%s", (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
