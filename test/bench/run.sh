@@ -25,6 +25,8 @@
 #   TR_BENCH_SKIP=http,redis   scenarios to leave out (comma list of reserve, hot,
 #                      rush, expire, redis, ga, best, http)
 #   TR_BENCH_OUT=doc/bench     where the results go
+#   TR_BENCH_CLIENTS="1 8 32"  client counts of the reserve points (a quick A/B:
+#                      TR_BENCH_CLIENTS=8 TR_BENCH_SKIP=hot,rush,expire,redis,ga,best,http)
 set -euo pipefail
 . "$(dirname "$0")/../lib/common.sh"
 . "$TR_ROOT/test/lib/redis.sh"
@@ -215,7 +217,8 @@ echo "clients floor ticketres plpgsql service" >"$CHART"
 # of the machine hits one round, not one side: figures are the medians over
 # the rounds, ratios the medians of the per-round ratios.
 add() { R[$1]="${R[$1]:-} $TPS"; R[${1}_p50]="${R[${1}_p50]:-} $P50"; R[${1}_p99]="${R[${1}_p99]:-} $P99"; }
-for c in 1 8 32; do
+CLIENTS=${TR_BENCH_CLIENTS:-1 8 32}
+for c in $CLIENTS; do
   for r in $(seq 1 "$ROUNDS"); do
     pgb "floor_${c}_$r" $EXT "$c" "$SQLD/floor.pgbench" -T "$SECS"; add "floor_$c"; f=$TPS
     pgb "reserve_ext_${c}_$r" $EXT "$c" "$SQLD/reserve.pgbench" -T "$SECS" -D ev="${EV[$EXT]}"; add "ext_$c"; e=$TPS
@@ -241,7 +244,7 @@ for c in 1 8 32; do
   pgb "cycle_plpgsql_$c" $PLP "$c" "$SQLD/cycle.pgbench" -T "$SECS" -D ev="${EV[$PLP]}"; R[cplp_$c]=$TPS
   echo "$c ${R[floor_$c]} ${R[ext_$c]} ${R[plp_$c]} ${R[svc_$c]}" >>"$CHART"
 done
-for c in 1 8 32; do
+for c in $CLIENTS; do
   t13="" t06=""; [ $c = 8 ] && t13="ratio>=1.3" t06="ratio>=0.4"
   record reserve "reserve tps, $c clients" tps "${R[ext_$c]}" plpgsql "${R[plp_$c]}" "$t13" "${R[rplp_$c]}"
   record reserve "reserve tps, $c clients" tps "${R[ext_$c]}" floor "${R[floor_$c]}" "$t06" "${R[rfloor_$c]}"
