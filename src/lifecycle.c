@@ -296,20 +296,28 @@ give_back_ga(HeapTuple tup, TupleDesc desc)
  * Availability deltas of a sweep, applied once per event: one counter update
  * per event and call, not per group (every update of one stripe row in one
  * transaction leaves a version the next must step over).  The sweep visits
- * events in order, so one pending event is enough.
+ * events in order, so one pending event is enough.  A stripe's lock is held
+ * until commit (counts.c); past the lock budget's worth of events, the
+ * deltas go into new overflow stripes, which take none.
  */
 typedef struct TrCountDelta
 {
 	bool		valid;
 	pg_uuid_t	event;
 	int64		delta;
+	int			nlocked;		/* stripe locks this sweep holds */
 } TrCountDelta;
 
 static void
 count_delta_flush(TrCountDelta *d)
 {
-	if (d->valid)
+	if (d->valid && d->nlocked < tr_expire_lock_budget)
+	{
 		tr_count_add(UUIDPGetDatum(&d->event), d->delta);
+		d->nlocked++;
+	}
+	else if (d->valid)
+		tr_count_add_overflow(UUIDPGetDatum(&d->event), d->delta);
 	d->valid = false;
 }
 
@@ -537,7 +545,9 @@ tr_expire(PG_FUNCTION_ARGS)
 			break;
 	}
 	count_delta_flush(&counts);
-	(void) tr_count_fold();
+	/* folding takes a stripe lock per event: what is left of the budget */
+	if (counts.nlocked < budget)
+		(void) tr_count_fold(budget - counts.nlocked);
 	SPI_finish();
 	tr_metrics_count(TRC_EXPIRED_SWEEP, expired);
 	PG_RETURN_INT32((int32) expired);

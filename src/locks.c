@@ -13,6 +13,9 @@
  * exclusively, so it waits out in-flight reserves and new ones are refused
  * (seat busy) until it is done.
  *
+ * Stripe locks: a stripe of an event's availability counter (counts.c) is
+ * written only by the transaction holding its lock, taken without waiting.
+ *
  * Idempotency-key locks serialize calls that share (user_id, key); they wait,
  * so a retry racing its original gets the original's reservation.
  */
@@ -30,6 +33,7 @@
 #define TR_LOCK_FIELD4_INT4PAIR 2	/* as pg_advisory_xact_lock(int4, int4) */
 #define TR_LOCK_FIELD4_INT8 1		/* as pg_advisory_xact_lock(int8) */
 #define TR_LOCK_FIELD4_EVENT 3		/* no SQL function takes these */
+#define TR_LOCK_FIELD4_STRIPE 4		/* nor these */
 
 static uint32
 be32(const unsigned char *p)
@@ -85,6 +89,23 @@ tr_try_lock_event(const pg_uuid_t *event)
 	tr_seat_lock_keys(event, &k1, &k2);
 	SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, k1, k2, TR_LOCK_FIELD4_EVENT);
 	return LockAcquire(&tag, ShareLock, false, true) != LOCKACQUIRE_NOT_AVAIL;
+}
+
+/*
+ * Take the lock of a stripe of the event's availability counter without
+ * waiting; false when another transaction holds it.  Two stripes whose keys
+ * collide only make a writer pass over one stripe it could have used.
+ */
+bool
+tr_try_lock_stripe(const pg_uuid_t *event, int stripe)
+{
+	LOCKTAG		tag;
+	uint32		k1,
+				k2;
+
+	tr_seat_lock_keys(event, &k1, &k2);
+	SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, k1, k2 ^ (uint32) stripe, TR_LOCK_FIELD4_STRIPE);
+	return LockAcquire(&tag, ExclusiveLock, false, true) != LOCKACQUIRE_NOT_AVAIL;
 }
 
 /*

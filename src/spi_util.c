@@ -54,22 +54,15 @@ static TrPlan tr_plans[TP__COUNT] = {
 		4, {0}					/* argument types filled in tr_plan_get */
 	},
 	/*
-	 * The availability counter (counts.c): this backend's stripe unless another
-	 * transaction has it locked, then the first stripe nobody has locked, then
-	 * a new overflow stripe. The row lock taken by the subquery is the one the
-	 * UPDATE needs, so none of the three ever waits.
+	 * The availability counter (counts.c): one stripe, which the caller has
+	 * made its own with the stripe's advisory lock (tr_try_lock_stripe): no
+	 * other transaction can have the row locked, so the UPDATE never waits,
+	 * and no row lock is taken (and WAL-logged) before it.
 	 */
 	[TP_COUNT_ADD] = {
 		"UPDATE ticketres.seat_counts SET available = available + $3"
-		" WHERE event_id = $1 AND stripe = (SELECT stripe FROM ticketres.seat_counts"
-		"   WHERE event_id = $1 AND stripe = $2 FOR UPDATE SKIP LOCKED)",
+		" WHERE event_id = $1 AND stripe = $2",
 		3, {UUIDOID, INT4OID, INT8OID}
-	},
-	[TP_COUNT_ADD_FREE] = {
-		"UPDATE ticketres.seat_counts SET available = available + $2"
-		" WHERE event_id = $1 AND stripe = (SELECT stripe FROM ticketres.seat_counts"
-		"   WHERE event_id = $1 ORDER BY stripe LIMIT 1 FOR UPDATE SKIP LOCKED)",
-		2, {UUIDOID, INT8OID}
 	},
 	[TP_COUNT_ADD_NEW] = {
 		"INSERT INTO ticketres.seat_counts (event_id, stripe, available)"
@@ -214,7 +207,10 @@ static TrPlan tr_plans[TP__COUNT] = {
 		" FROM e GROUP BY event_id",
 		2, {UUIDARRAYOID, TIMESTAMPTZOID}
 	},
-	/* the GA ticket counter: as TP_COUNT_ADD* (never waits) */
+	/*
+	 * The GA ticket counter (never waits): its stripes are claimed by row
+	 * locks taken with SKIP LOCKED, the way ga.c takes tickets from them.
+	 */
 	[TP_GA_ADD] = {
 		"UPDATE ticketres.ga_counts SET available = available + $3"
 		" WHERE area_id = $1 AND stripe = (SELECT stripe FROM ticketres.ga_counts"

@@ -54,7 +54,6 @@ typedef enum TrPlanId
 	TP_TAKE_SEATS,
 	TP_INSERT_RES,
 	TP_COUNT_ADD,
-	TP_COUNT_ADD_FREE,
 	TP_COUNT_ADD_NEW,
 	TP_COUNT_FOLD,
 	TP_LOCK_OVERDUE,
@@ -118,6 +117,7 @@ extern void tr_seat_lock_keys(const pg_uuid_t *seat, uint32 *k1, uint32 *k2);
 extern int	tr_try_lock_seats(const TrSeatList *seats);
 extern void tr_unlock_seats(const TrSeatList *seats, int nlocked);
 extern bool tr_try_lock_event(const pg_uuid_t *event);
+extern bool tr_try_lock_stripe(const pg_uuid_t *event, int stripe);
 extern void tr_lock_seats_or_busy(const pg_uuid_t *event, const TrSeatList *seats,
 								  const char *hint, int grace);
 extern bool tr_lock_idempotency_key(const char *user_id, const char *key);
@@ -125,7 +125,8 @@ extern bool tr_lock_idempotency_key(const char *user_id, const char *key);
 /* ---- counts.c ---- */
 extern int	tr_count_stripe(void);
 extern void tr_count_add(Datum event_id, int64 delta);
-extern int64 tr_count_fold(void);
+extern int64 tr_count_fold(int max_rows);
+extern void tr_count_add_overflow(Datum event_id, int64 delta);
 extern void tr_ga_add(Datum area_id, int64 delta);
 extern bool tr_has_ga(void);
 
