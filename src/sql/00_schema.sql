@@ -96,8 +96,9 @@ CREATE INDEX reservations_pending_idx ON ticketres.reservations (event_id, expir
 
 -- Exact availability without a hot row: per event, stripes whose sum is the
 -- number of available seats.  tr_create_event makes stripes 0-63; a call adds
--- to its backend's stripe, or to the first stripe no other transaction has
--- locked (SKIP LOCKED), or, when every stripe is locked by open or prepared
+-- to its backend's stripe, or to the next stripe whose stripe lock (an
+-- advisory lock, src/locks.c) no other transaction holds, or, when every
+-- stripe is held by open or prepared
 -- transactions, to a new overflow stripe (numbered from the sequence, >= 64)
 -- that tr_expire folds back.  So a count never waits for another transaction.
 CREATE TABLE ticketres.seat_counts (
