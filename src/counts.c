@@ -10,13 +10,14 @@
  * next stripe nobody holds, else a new overflow stripe.  Every writer of a
  * regular stripe holds its stripe lock until its transaction ends, so the
  * plain UPDATE that follows finds no row lock to wait for, and takes none
- * before it writes (0.1 locked the row FOR UPDATE SKIP LOCKED first: a
- * locking statement and one more WAL record per call, about 14 % of a
- * reserve at 8 clients).  So a count never waits for another transaction, not
- * even a prepared one or the 65th open one; tr_expire folds the overflow
- * stripes back (tr_count_fold).  tr_available_count adds the seats of the
- * event's pending holds that are already overdue (they are free: see lazy
- * expiry in reserve.c), read from the per-event pending index.
+ * before it writes (the first never-waiting version locked the row FOR
+ * UPDATE SKIP LOCKED first: a locking statement and one more WAL record per
+ * call, about 14 % of a reserve at 8 clients).  So a count never waits for
+ * another transaction, not even a prepared one or the 65th open one;
+ * tr_expire folds the overflow stripes back (tr_count_fold).
+ * tr_available_count adds the seats of the event's pending holds that are
+ * already overdue (they are free: see lazy expiry in reserve.c), read from
+ * the per-event pending index.
  */
 #include "ticketres.h"
 
