@@ -65,13 +65,13 @@ stripe_new(TrPlanId fresh, Datum key, int64 delta, bool (*can_overflow) (void))
 }
 
 /*
- * Add delta to a stripe of a striped counter, never waiting: this backend's
- * stripe, else the first one nobody holds, else a new overflow stripe.
+ * Add delta to a stripe of a GA area's counter, never waiting, claiming it by
+ * row lock: this backend's stripe, else the first one nobody holds, else a
+ * new overflow stripe.
  * Returns false when even the overflow insert found no counter of that key.
  */
 static bool
-stripe_add(TrPlanId own, TrPlanId any, TrPlanId fresh, Datum key, int64 delta,
-		   bool (*can_overflow) (void))
+stripe_add(TrPlanId own, TrPlanId any, TrPlanId fresh, Datum key, int64 delta)
 {
 	Datum		values[3];
 
@@ -83,7 +83,7 @@ stripe_add(TrPlanId own, TrPlanId any, TrPlanId fresh, Datum key, int64 delta,
 	values[1] = values[2];
 	if (tr_exec(any, values, NULL, SPI_OK_UPDATE) == 1)
 		return true;
-	return stripe_new(fresh, key, delta, can_overflow);
+	return stripe_new(fresh, key, delta, NULL);
 }
 
 /*
@@ -142,7 +142,7 @@ tr_count_add_overflow(Datum event_id, int64 delta)
 void
 tr_ga_add(Datum area_id, int64 delta)
 {
-	if (delta != 0 && !stripe_add(TP_GA_ADD, TP_GA_ADD_FREE, TP_GA_ADD_NEW, area_id, delta, NULL))
+	if (delta != 0 && !stripe_add(TP_GA_ADD, TP_GA_ADD_FREE, TP_GA_ADD_NEW, area_id, delta))
 		elog(ERROR, "ticketres: ticket counter of GA area is missing");
 }
 

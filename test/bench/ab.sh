@@ -32,7 +32,7 @@ declare -A EV
 for db in a b; do
   tr_psql -d postgres -c "CREATE DATABASE $db" >/dev/null
   tr_psql -d $db -c "CREATE EXTENSION ticketres" >/dev/null
-  [ $db = b ] && tr_psql -d b -v ON_ERROR_STOP=1 -f "$B_SQL" >/dev/null
+  [ $db = b ] && tr_psql -d b -f "$B_SQL" >/dev/null
   EV[$db]=$(tr_psql -d $db -At -c "SELECT id FROM tr_create_event('ab', now() + interval '30 days', now() + interval '31 days')")
   tr_psql -d $db -At -c "SELECT tr_generate_seats('${EV[$db]}', 'M', 1000, 1000, 100)" >/dev/null
   tr_psql -d $db -c "CREATE TABLE bench_seat AS SELECT row_number() OVER (ORDER BY random()) AS n, id
