@@ -2,7 +2,7 @@
 -- protect its invariants where a constraint can: tables, columns, types,
 -- enums, keys, checks, the partial expiry index, HOT-friendly seats.
 BEGIN;
-SELECT plan(65);
+SELECT plan(78);
 
 -- schema and tables
 SELECT has_schema('ticketres', 'schema ticketres exists');
@@ -29,13 +29,41 @@ SELECT col_type_is('ticketres', 'events', 'starts_at', 'timestamp with time zone
 SELECT col_type_is('ticketres', 'events', 'hold_duration', 'interval', 'events.hold_duration is interval');
 SELECT col_default_is('ticketres', 'events', 'hold_duration', '00:15:00'::interval, 'hold_duration defaults to 15 minutes');
 SELECT col_default_is('ticketres', 'events', 'max_seats_per_reservation', 10, 'max_seats_per_reservation defaults to 10');
-SELECT col_type_is('ticketres', 'seats', 'price', 'bigint', 'seats.price is bigint (minor units)');
+SELECT col_type_is('ticketres', 'seats', 'price', 'ticketres.price', 'seats.price is of domain ticketres.price');
+SELECT domain_type_is('ticketres', 'price', 'bigint', 'ticketres.price is a bigint (minor units)');
 SELECT col_type_is('ticketres', 'seats', 'status', 'ticketres.seat_status', 'seats.status is the seat_status enum');
 SELECT col_type_is('ticketres', 'seats', 'reservation_id', 'uuid', 'seats.reservation_id is uuid');
 SELECT col_not_null('ticketres', 'seats', 'status', 'seats.status is NOT NULL');
-SELECT col_type_is('ticketres', 'reservations', 'seat_ids', 'uuid[]', 'reservations.seat_ids is uuid[]');
+SELECT col_type_is('ticketres', 'reservations', 'seat_ids', 'ticketres.seat_id_list', 'reservations.seat_ids is of domain ticketres.seat_id_list');
+SELECT domain_type_is('ticketres', 'seat_id_list', 'uuid[]', 'ticketres.seat_id_list is a uuid[]');
 SELECT col_type_is('ticketres', 'reservations', 'status', 'ticketres.reservation_status', 'reservations.status is the reservation_status enum');
-SELECT col_type_is('ticketres', 'reservations', 'total_amount', 'bigint', 'reservations.total_amount is bigint');
+SELECT col_type_is('ticketres', 'reservations', 'total_amount', 'ticketres.amount', 'reservations.total_amount is of domain ticketres.amount');
+SELECT domain_type_is('ticketres', 'amount', 'bigint', 'ticketres.amount is a bigint');
+-- the per-column rules are domains (0.2, 00_schema.sql says why): each
+-- over the type DESIGN §2 gives the column, each with its rule
+SELECT is((SELECT string_agg(t.typname || ' ' || pg_catalog.format_type(t.typbasetype, NULL) || ' '
+                             || (SELECT count(*) FROM pg_catalog.pg_constraint c WHERE c.contypid = t.oid AND c.contype = 'c'),
+                             ', ' ORDER BY t.typname)
+             FROM pg_catalog.pg_type t WHERE t.typnamespace = 'ticketres'::regnamespace AND t.typtype = 'd'),
+    'amount bigint 1, idempotency_key text 1, place_name text 1, price bigint 1, seat_id_list uuid[] 1, '
+    'seat_label text 1, stripe_no integer 1, ticket_quantity integer 1, user_ref text 1',
+    'the nine column domains, their base types and one rule each');
+SELECT is((SELECT string_agg(a.attname || ' ' || pg_catalog.format_type(a.atttypid, NULL), ', ' ORDER BY a.attnum)
+             FROM pg_catalog.pg_attribute a WHERE a.attrelid = 'ticketres.seats'::regclass
+              AND a.attname IN ('label', 'section', 'row_label', 'price')),
+    'label ticketres.seat_label, section ticketres.place_name, row_label ticketres.place_name, price ticketres.price',
+    'the seat columns with rules have the domains');
+SELECT is((SELECT string_agg(a.attname || ' ' || pg_catalog.format_type(a.atttypid, NULL), ', ' ORDER BY a.attnum)
+             FROM pg_catalog.pg_attribute a WHERE a.attrelid = 'ticketres.reservations'::regclass
+              AND a.attname IN ('user_id', 'idempotency_key', 'quantity')),
+    'user_id ticketres.user_ref, idempotency_key ticketres.idempotency_key, quantity ticketres.ticket_quantity',
+    'the reservation columns with rules have the domains');
+SELECT is((SELECT pg_catalog.format_type(a.atttypid, NULL) FROM pg_catalog.pg_attribute a
+            WHERE a.attrelid = 'ticketres.seat_counts'::regclass AND a.attname = 'stripe'),
+    'ticketres.stripe_no', 'seat_counts.stripe has the domain');
+SELECT is((SELECT pg_catalog.count(*) FROM pg_catalog.pg_constraint
+            WHERE conrelid = 'ticketres.seats'::regclass AND contype = 'c'), 1::bigint,
+    'the seat guard re-reads one table CHECK per statement (the reservation rule), no column rule');
 SELECT col_type_is('ticketres', 'reservations', 'expires_at', 'timestamp with time zone', 'reservations.expires_at is timestamptz');
 SELECT col_not_null('ticketres', 'reservations', 'expires_at', 'reservations.expires_at is NOT NULL');
 SELECT col_is_null('ticketres', 'reservations', 'idempotency_key', 'idempotency_key is optional');
@@ -120,6 +148,18 @@ SELECT throws_ok($$UPDATE ticketres.seats SET status = 'sold' WHERE label = 'A-1
     '22P02', NULL, 'a seat status outside the enum is refused');
 SELECT throws_ok($$UPDATE ticketres.seats SET price = -1 WHERE label = 'A-1'$$,
     '23514', NULL, 'a negative price is refused');
+SELECT throws_ok($$UPDATE ticketres.seats SET label = repeat('x', 101) WHERE label = 'A-1'$$,
+    '23514', NULL, 'a label over 100 characters is refused (domain seat_label)');
+SELECT throws_ok($$UPDATE ticketres.seats SET label = '' WHERE label = 'A-1'$$,
+    '23514', NULL, 'an empty label is refused (domain seat_label)');
+SELECT throws_ok($$UPDATE ticketres.seats SET section = repeat('x', 101) WHERE label = 'A-1'$$,
+    '23514', NULL, 'a section over 100 characters is refused (domain place_name)');
+SELECT throws_ok(format($$INSERT INTO ticketres.reservations (event_id, user_id, seat_ids, total_amount, expires_at)
+    VALUES (%L, repeat('u', 201), ARRAY[%L::uuid], 0, now())$$, ev, ev),
+    '23514', NULL, 'a user id over 200 characters is refused (domain user_ref)') FROM fx;
+SELECT throws_ok(format($$INSERT INTO ticketres.reservations (event_id, user_id, seat_ids, total_amount, expires_at, quantity)
+    VALUES (%L, 'u', ARRAY[%L::uuid], 0, now(), 0)$$, ev, ev),
+    '23514', NULL, 'a quantity of 0 is refused (domain ticket_quantity)') FROM fx;
 SELECT throws_ok(format($$INSERT INTO ticketres.seats (event_id, label) VALUES (%L, 'A-1')$$, ev),
     '23505', NULL, 'a second seat with the same label in one event is refused') FROM fx;
 -- no foreign key: the functions that add seats check the event (once per call)

@@ -3,7 +3,7 @@
 -- pinned search_path, privileges and web tiers, every new error of the
 -- catalogue (SQLSTATE + message), and calls with an empty search_path.
 BEGIN;
-SELECT plan(51);
+SELECT plan(52);
 
 -- the schema
 SELECT has_table('ticketres', 'ga_areas', 'table ticketres.ga_areas exists');
@@ -14,7 +14,8 @@ SELECT fk_ok('ticketres', 'ga_areas', 'event_id', 'ticketres', 'events', 'id', '
 SELECT col_is_pk('ticketres', 'ga_counts', ARRAY['area_id', 'stripe'], 'ga_counts keyed by (area_id, stripe)');
 SELECT col_type_is('ticketres', 'seats', 'rank', 'integer', 'seats.rank is int');
 SELECT col_type_is('ticketres', 'reservations', 'ga_area_id', 'uuid', 'reservations.ga_area_id is uuid');
-SELECT col_type_is('ticketres', 'reservations', 'quantity', 'integer', 'reservations.quantity is int');
+SELECT col_type_is('ticketres', 'reservations', 'quantity', 'ticketres.ticket_quantity', 'reservations.quantity is of domain ticketres.ticket_quantity');
+SELECT domain_type_is('ticketres', 'ticket_quantity', 'integer', 'ticketres.ticket_quantity is an int');
 SELECT has_index('ticketres', 'seats', 'seats_best_idx', ARRAY['event_id', 'rank', 'section', 'row_label', 'seat_number'],
     'available seats are found by rank');
 SELECT has_index('ticketres', 'reservations', 'reservations_ga_pending_idx', ARRAY['ga_area_id', 'expires_at', 'id', 'quantity'],
@@ -78,7 +79,7 @@ CREATE TEMP TABLE es AS SELECT
 ALTER TABLE es ADD COLUMN ga_left bigint;
 UPDATE es SET ga_left = public.tr_ga_available((SELECT ev FROM pg_temp.fx), 'Lawn');
 RESET search_path;
-SELECT is((SELECT ga_qty FROM es), 1, 'tr_reserve_ga works with an empty search_path');
+SELECT is((SELECT ga_qty FROM es)::int, 1, 'tr_reserve_ga works with an empty search_path');
 SELECT is((SELECT ga_left FROM es), 0::bigint, 'tr_ga_available works with an empty search_path');
 SELECT is((SELECT best_n FROM es), 4, 'tr_reserve_best works with an empty search_path');
 SELECT is((SELECT areas FROM es), 1::bigint, 'tr_list_ga_areas works with an empty search_path');

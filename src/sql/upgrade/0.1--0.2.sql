@@ -10,9 +10,36 @@ DROP INDEX ticketres.reservations_pending_expiry_idx;
 CREATE INDEX reservations_pending_idx ON ticketres.reservations (event_id, expires_at, id)
     WHERE status = 'pending';
 
--- seat_counts: overflow stripes beyond the 64 of 0.1
-ALTER TABLE ticketres.seat_counts DROP CONSTRAINT seat_counts_stripe_check;
-ALTER TABLE ticketres.seat_counts ADD CONSTRAINT seat_counts_stripe_check CHECK (stripe >= 0);
+-- The per-column rules become domains (00_schema.sql says why). Each
+-- domain is created without its rule, so that giving a column the domain's
+-- type changes only the catalog (no table rewrite, the indexes are kept);
+-- the rule is added at the end of this file, which checks the rows once.
+CREATE DOMAIN ticketres.seat_label AS text;
+CREATE DOMAIN ticketres.place_name AS text;
+CREATE DOMAIN ticketres.price AS bigint;
+CREATE DOMAIN ticketres.user_ref AS text;
+CREATE DOMAIN ticketres.seat_id_list AS uuid[];
+CREATE DOMAIN ticketres.idempotency_key AS text;
+CREATE DOMAIN ticketres.amount AS bigint;
+CREATE DOMAIN ticketres.ticket_quantity AS int;
+CREATE DOMAIN ticketres.stripe_no AS int;
+ALTER TABLE ticketres.seats
+    DROP CONSTRAINT seats_label_check, DROP CONSTRAINT seats_section_check,
+    DROP CONSTRAINT seats_row_label_check, DROP CONSTRAINT seats_price_check,
+    ALTER COLUMN label TYPE ticketres.seat_label COLLATE "C",
+    ALTER COLUMN section TYPE ticketres.place_name,
+    ALTER COLUMN row_label TYPE ticketres.place_name,
+    ALTER COLUMN price TYPE ticketres.price;
+ALTER TABLE ticketres.reservations
+    DROP CONSTRAINT reservations_user_id_check, DROP CONSTRAINT reservations_seat_ids_check,
+    DROP CONSTRAINT reservations_idempotency_key_check, DROP CONSTRAINT reservations_total_amount_check,
+    ALTER COLUMN user_id TYPE ticketres.user_ref,
+    ALTER COLUMN seat_ids TYPE ticketres.seat_id_list,
+    ALTER COLUMN idempotency_key TYPE ticketres.idempotency_key,
+    ALTER COLUMN total_amount TYPE ticketres.amount;
+-- seat_counts: overflow stripes beyond the 64 of 0.1 (0.1's rule was < 64)
+ALTER TABLE ticketres.seat_counts DROP CONSTRAINT seat_counts_stripe_check,
+    ALTER COLUMN stripe TYPE ticketres.stripe_no;
 CREATE SEQUENCE ticketres.seat_counts_overflow_seq AS int MINVALUE 64 START 64;
 CREATE INDEX seat_counts_overflow_idx ON ticketres.seat_counts (event_id) WHERE stripe >= 64;
 SELECT pg_catalog.pg_extension_config_dump('ticketres.seat_counts_overflow_seq', '');
@@ -24,13 +51,8 @@ DROP FUNCTION ticketres._web_schema();
 -- has them; existing reservations hold seats, existing seats get their rank
 ALTER TABLE ticketres.seats ADD COLUMN rank int;
 ALTER TABLE ticketres.reservations ADD COLUMN ga_area_id uuid;
-ALTER TABLE ticketres.reservations ADD COLUMN quantity int
-    CONSTRAINT reservations_quantity_check CHECK (quantity BETWEEN 1 AND 1000);
+ALTER TABLE ticketres.reservations ADD COLUMN quantity ticketres.ticket_quantity;
 UPDATE ticketres.reservations SET quantity = pg_catalog.cardinality(seat_ids);
-ALTER TABLE ticketres.reservations DROP CONSTRAINT reservations_seat_ids_check;
-ALTER TABLE ticketres.reservations ADD CONSTRAINT reservations_seat_ids_check
-        CHECK (pg_catalog.cardinality(seat_ids) BETWEEN 0 AND 1000
-               AND pg_catalog.array_ndims(seat_ids) = 1);
 ALTER TABLE ticketres.reservations ADD CONSTRAINT reservations_kind_check CHECK (CASE WHEN ga_area_id IS NULL
         THEN pg_catalog.cardinality(seat_ids) > 0
         ELSE pg_catalog.cardinality(seat_ids) = 0 AND quantity IS NOT NULL END);
@@ -96,3 +118,23 @@ COMMENT ON TABLE ticketres.ga_areas IS 'general admission areas of events: a cap
 COMMENT ON TABLE ticketres.ga_counts IS 'striped exact count of tickets left per GA area (sum over stripes)';
 SELECT pg_catalog.pg_extension_config_dump('ticketres.ga_areas', '');
 SELECT pg_catalog.pg_extension_config_dump('ticketres.ga_counts', '');
+
+-- the rules of the domains made at the top of this file (the same as
+-- 00_schema.sql gives them): each checks the rows of its columns once
+ALTER DOMAIN ticketres.seat_label
+    ADD CONSTRAINT seat_label_check CHECK (pg_catalog.length(VALUE) BETWEEN 1 AND 100);
+ALTER DOMAIN ticketres.place_name
+    ADD CONSTRAINT place_name_check CHECK (pg_catalog.length(VALUE) <= 100);
+ALTER DOMAIN ticketres.price
+    ADD CONSTRAINT price_check CHECK (VALUE BETWEEN 0 AND 1000000000000);
+ALTER DOMAIN ticketres.user_ref
+    ADD CONSTRAINT user_ref_check CHECK (pg_catalog.length(VALUE) BETWEEN 1 AND 200);
+ALTER DOMAIN ticketres.seat_id_list
+    ADD CONSTRAINT seat_id_list_check CHECK (pg_catalog.cardinality(VALUE) BETWEEN 0 AND 1000
+                                             AND pg_catalog.array_ndims(VALUE) = 1);
+ALTER DOMAIN ticketres.idempotency_key
+    ADD CONSTRAINT idempotency_key_check CHECK (pg_catalog.octet_length(VALUE) BETWEEN 1 AND 200);
+ALTER DOMAIN ticketres.amount ADD CONSTRAINT amount_check CHECK (VALUE >= 0);
+ALTER DOMAIN ticketres.ticket_quantity
+    ADD CONSTRAINT ticket_quantity_check CHECK (VALUE BETWEEN 1 AND 1000);
+ALTER DOMAIN ticketres.stripe_no ADD CONSTRAINT stripe_no_check CHECK (VALUE >= 0);
