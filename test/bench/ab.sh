@@ -13,6 +13,7 @@
 # (doc/performance.md used it for the CHECK-constraint and domain variants.)
 set -euo pipefail
 . "$(dirname "$0")/../lib/common.sh"
+. "$(dirname "$0")/ab_lib.sh"
 
 B_SQL=${B_SQL:?B_SQL=file.sql: the SQL that makes database b the variant}
 ROUNDS=${ROUNDS:-5}
@@ -21,23 +22,10 @@ CLIENTS=${CLIENTS:-8}
 SCRIPT=$TR_ROOT/test/bench/sql/reserve.pgbench
 DIR=$TR_TMP/bench-ab
 
-tr_ensure_packages
-tr_build_install
-rm -rf "$DIR"
-trap tr_stop_pg EXIT
-# as test/bench/run.sh: room for a 1,000,000-row load without forced checkpoints
-tr_start_pg "$DIR/pg" "max_wal_size = 8GB" "checkpoint_timeout = 30min" \
-  "shared_preload_libraries = 'ticketres'"
+ab_cluster "$DIR"
 declare -A EV
 for db in a b; do
-  tr_psql -d postgres -c "CREATE DATABASE $db" >/dev/null
-  tr_psql -d $db -c "CREATE EXTENSION ticketres" >/dev/null
-  [ $db = b ] && tr_psql -d b -f "$B_SQL" >/dev/null
-  EV[$db]=$(tr_psql -d $db -At -c "SELECT id FROM tr_create_event('ab', now() + interval '30 days', now() + interval '31 days')")
-  tr_psql -d $db -At -c "SELECT tr_generate_seats('${EV[$db]}', 'M', 1000, 1000, 100)" >/dev/null
-  tr_psql -d $db -c "CREATE TABLE bench_seat AS SELECT row_number() OVER (ORDER BY random()) AS n, id
-    FROM ticketres.seats WHERE event_id = '${EV[$db]}'; ALTER TABLE bench_seat ADD PRIMARY KEY (n);
-    CREATE SEQUENCE bench_seq" >/dev/null
+  EV[$db]=$(ab_database $db "$([ $db = b ] && echo "$B_SQL")")
   "$PGBIN/pgbench" -n -M prepared -c 4 -j 2 -t 500 -f "$SCRIPT" -D ev="${EV[$db]}" $db >/dev/null 2>&1
   tr_psql -d $db -c "VACUUM ANALYZE" >/dev/null
 done

@@ -74,12 +74,15 @@ MDROWS=$DIR/results.md.rows MISSES=0
 #   TARGET: "ratio>=1.3", "value<=2", "value==1", ... or "" (no target)
 record() {
   local ratio met="" u=" $3" tgt
-  ratio=$(awk -v v="$4" -v b="$6" -v o="${8:-}" 'BEGIN { if (o != "") v = o * (b = 1)
+  # a ratio with a target gets three decimals, so that the row shows what was judged
+  ratio=$(awk -v v="$4" -v b="$6" -v o="${8:-}" -v t="$7" 'BEGIN { if (o != "") v = o * (b = 1)
                                              if (b == "" || b + 0 == 0) print ""
                                              else if (v / b < 0.01) print "<0.01"
-                                             else printf "%.2f", v / b }')
+                                             else printf (t ~ /^ratio/ ? "%.3f" : "%.2f"), v / b }')
   if [ -n "$7" ]; then
-    met=$(awk -v v="$4" -v r="${ratio#<}" -v t="$7" 'BEGIN {
+    # judged on the unrounded ratio: 1.297 is shown as 1.30 but misses 1.3
+    met=$(awk -v v="$4" -v b="$6" -v o="${8:-}" -v t="$7" 'BEGIN {
+      r = (o != "") ? o : (b + 0 != 0 ? v / b : "")
       split(t, a, /(>=|<=|==)/); op = substr(t, length(a[1]) + 1, 2); x = (a[1] == "ratio") ? r : v
       ok = (op == ">=") ? (x + 0 >= a[2] + 0) : (op == "<=") ? (x + 0 <= a[2] + 0) : (x + 0 == a[2] + 0)
       print ok ? "yes" : "NO" }')
