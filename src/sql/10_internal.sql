@@ -2,6 +2,18 @@
 -- Internal helpers (not for direct use): identity, checks, locks, audit.
 ------------------------------------------------------------------------------
 
+-- the column domains (00_schema.sql; a fresh install and an update both get
+-- these comments from here)
+COMMENT ON DOMAIN ticketres.seat_label IS 'seats.label: text of 1 to 100 characters';
+COMMENT ON DOMAIN ticketres.place_name IS 'seats.section, seats.row_label: text of at most 100 characters';
+COMMENT ON DOMAIN ticketres.price IS 'seats.price: minor currency units, 0 to 1,000,000,000,000';
+COMMENT ON DOMAIN ticketres.user_ref IS 'reservations.user_id: text of 1 to 200 characters';
+COMMENT ON DOMAIN ticketres.seat_id_list IS 'reservations.seat_ids: a one-dimensional uuid[] of at most 1,000 seats';
+COMMENT ON DOMAIN ticketres.idempotency_key IS 'reservations.idempotency_key: text of 1 to 200 bytes';
+COMMENT ON DOMAIN ticketres.amount IS 'reservations.total_amount: minor currency units, not negative';
+COMMENT ON DOMAIN ticketres.ticket_quantity IS 'reservations.quantity: 1 to 1,000 seats or tickets';
+COMMENT ON DOMAIN ticketres.stripe_no IS 'seat_counts.stripe: 0-63 made with the event, overflow stripes from 64';
+
 -- Raise the catalogue's error for a message (src/errors.c pairs each message
 -- with its SQLSTATE): the SQL functions name a reason, never a SQLSTATE
 CREATE OR REPLACE FUNCTION ticketres._raise(message text, detail text DEFAULT NULL,

@@ -2,7 +2,7 @@
 -- protect its invariants where a constraint can: tables, columns, types,
 -- enums, keys, checks, the partial expiry index, HOT-friendly seats.
 BEGIN;
-SELECT plan(78);
+SELECT plan(79);
 
 -- schema and tables
 SELECT has_schema('ticketres', 'schema ticketres exists');
@@ -48,6 +48,10 @@ SELECT is((SELECT string_agg(t.typname || ' ' || pg_catalog.format_type(t.typbas
     'amount bigint 1, idempotency_key text 1, place_name text 1, price bigint 1, seat_id_list uuid[] 1, '
     'seat_label text 1, stripe_no integer 1, ticket_quantity integer 1, user_ref text 1',
     'the nine column domains, their base types and one rule each');
+SELECT is((SELECT pg_catalog.count(*) FROM pg_catalog.pg_type t
+            WHERE t.typnamespace = 'ticketres'::regnamespace AND t.typtype = 'd'
+              AND pg_catalog.obj_description(t.oid, 'pg_type') IS NOT NULL), 9::bigint,
+    'every column domain has a comment');
 SELECT is((SELECT string_agg(a.attname || ' ' || pg_catalog.format_type(a.atttypid, NULL), ', ' ORDER BY a.attnum)
              FROM pg_catalog.pg_attribute a WHERE a.attrelid = 'ticketres.seats'::regclass
               AND a.attname IN ('label', 'section', 'row_label', 'price')),
