@@ -73,21 +73,21 @@ MDROWS=$DIR/results.md.rows MISSES=0
 #   ratio = VALUE / BASELINE_VALUE (for times: below 1 is faster than the baseline)
 #   TARGET: "ratio>=1.3", "value<=2", "value==1", ... or "" (no target)
 record() {
-  local ratio met="" u=" $3" tgt
-  # a ratio with a target gets three decimals, so that the row shows what was judged
-  ratio=$(awk -v v="$4" -v b="$6" -v o="${8:-}" -v t="$7" 'BEGIN { if (o != "") v = o * (b = 1)
-                                             if (b == "" || b + 0 == 0) print ""
-                                             else if (v / b < 0.01) print "<0.01"
-                                             else printf (t ~ /^ratio/ ? "%.3f" : "%.2f"), v / b }')
-  if [ -n "$7" ]; then
-    # judged on the unrounded ratio: 1.297 is shown as 1.30 but misses 1.3
-    met=$(awk -v v="$4" -v b="$6" -v o="${8:-}" -v t="$7" 'BEGIN {
-      r = (o != "") ? o : (b + 0 != 0 ? v / b : "")
+  local ratio met u=" $3" tgt
+  # One computation of the ratio: shown rounded (three decimals when it has a
+  # target, so that the row shows what was judged), judged unrounded (1.297
+  # would show as 1.30 with two decimals and still miss 1.3).
+  IFS='|' read -r ratio met < <(awk -v v="$4" -v b="$6" -v o="${8:-}" -v t="$7" 'BEGIN {
+    r = (o != "") ? o : (b != "" && b + 0 != 0) ? v / b : ""
+    shown = (r == "") ? "" : (r + 0 < 0.01) ? "<0.01" : sprintf(t ~ /^ratio/ ? "%.3f" : "%.2f", r)
+    met = ""
+    if (t != "") {
       split(t, a, /(>=|<=|==)/); op = substr(t, length(a[1]) + 1, 2); x = (a[1] == "ratio") ? r : v
       ok = (op == ">=") ? (x + 0 >= a[2] + 0) : (op == "<=") ? (x + 0 <= a[2] + 0) : (x + 0 == a[2] + 0)
-      print ok ? "yes" : "NO" }')
-    [ "$met" = NO ] && MISSES=$((MISSES + 1))
-  fi
+      met = ok ? "yes" : "NO"
+    }
+    printf "%s|%s\n", shown, met }')
+  [ "$met" = NO ] && MISSES=$((MISSES + 1))
   echo "$1,\"$2\",$3,$4,\"$5\",$6,$ratio,$7,$met" >>"$RESULTS"
   { [ "$3" = n ] || [ "$3" = ratio ]; } && u=""
   tgt=$(sed -e 's#^ratio>=\(.*\)#ratio ≥ \1#' -e "s#^value<=\\(.*\\)#≤ \\1$u#" -e "s#^value>=\\(.*\\)#≥ \\1$u#" \
