@@ -30,11 +30,11 @@ CREATE TYPE ticketres.reservation_status AS ENUM ('pending', 'confirmed', 'cance
 CREATE TYPE ticketres.events AS (
     id uuid, name text, venue text, description text, starts_at timestamptz,
     ends_at timestamptz, hold_duration interval, max_seats_per_reservation int,
-    created_at timestamptz, updated_at timestamptz);
+    created_at timestamptz, updated_at timestamptz, best_available boolean);
 CREATE TYPE ticketres.seats AS (
     id uuid, event_id uuid, label text COLLATE "C", section text, row_label text,
     seat_number int, price bigint, status ticketres.seat_status, reservation_id uuid,
-    updated_at timestamptz, rank int);
+    updated_at timestamptz, rank int, best_available boolean, best_free boolean);
 CREATE TYPE ticketres.reservations AS (
     id uuid, event_id uuid, user_id text, seat_ids uuid[],
     status ticketres.reservation_status, idempotency_key text, total_amount bigint,
@@ -242,6 +242,11 @@ RETURNS ticketres.events LANGUAGE plproxy AS $$
     CLUSTER 'ticketres_shards'; RUN ON ticketres_router.shard_of(event_id);
     SELECT * FROM ticketres_shard.update_event(event_id, name, starts_at, ends_at, venue,
         description, hold_duration, max_seats_per_reservation);
+$$;
+CREATE FUNCTION ticketres_router.px_set_best_available(event_id uuid, enabled boolean)
+RETURNS ticketres.events LANGUAGE plproxy AS $$
+    CLUSTER 'ticketres_shards'; RUN ON ticketres_router.shard_of(event_id);
+    SELECT * FROM ticketres_shard.set_best_available(event_id, enabled);
 $$;
 CREATE FUNCTION ticketres_router.px_delete_event(event_id uuid) RETURNS void LANGUAGE plproxy AS $$
     CLUSTER 'ticketres_shards'; RUN ON ticketres_router.shard_of(event_id);
@@ -477,6 +482,9 @@ BEGIN
          'ticketres.events', 'VOLATILE',
          'RETURN ticketres_router.px_update_event(event_id, name, starts_at, ends_at, venue, description, hold_duration, max_seats_per_reservation);',
          'Update an event (on its shard).'),
+        ('tr_set_best_available', 'event_id uuid, enabled boolean', 'ticketres.events', 'VOLATILE',
+         'RETURN ticketres_router.px_set_best_available(event_id, enabled);',
+         'Choose whether tr_reserve_best sells an event''s seats (on its shard).'),
         ('tr_get_event', 'event_id uuid', 'ticketres.events', 'STABLE',
          'RETURN ticketres_router.px_get_event(event_id);', 'Read one event (from its shard).'),
         ('tr_add_seats', 'event_id uuid, seats jsonb', 'int', 'VOLATILE',
@@ -715,6 +723,7 @@ DECLARE
     tier_admin text[] := ARRAY[
         'tr_create_event(text, timestamptz, timestamptz, text, text, interval, int)',
         'tr_update_event(uuid, text, timestamptz, timestamptz, text, text, interval, int)',
+        'tr_set_best_available(uuid, boolean)',
         'tr_delete_event(uuid)', 'tr_add_seats(uuid, jsonb)',
         'tr_generate_seats(uuid, text, int, int, bigint)', 'tr_expire(int)', 'tr_metrics()',
         'tr_schedule_expiry(text)', 'tr_unschedule_expiry()', 'tr_block_seats(uuid, uuid[], text)',

@@ -119,6 +119,9 @@ CREATE OR REPLACE FUNCTION ticketres_shard.update_event(event_id uuid, name text
     ends_at timestamptz, venue text, description text, hold_duration interval, max_seats_per_reservation int)
 RETURNS ticketres.events LANGUAGE sql AS
 $$ SELECT * FROM @API@.tr_update_event($1, $2, $3, $4, $5, $6, $7, $8) $$;
+CREATE OR REPLACE FUNCTION ticketres_shard.set_best_available(event_id uuid, enabled boolean)
+RETURNS ticketres.events LANGUAGE sql AS
+$$ SELECT * FROM @API@.tr_set_best_available($1, $2) $$;
 CREATE OR REPLACE FUNCTION ticketres_shard.delete_event(event_id uuid) RETURNS void LANGUAGE sql AS
 $$ SELECT @API@.tr_delete_event($1) $$;
 CREATE OR REPLACE FUNCTION ticketres_shard.get_event(event_id uuid) RETURNS ticketres.events LANGUAGE sql AS

@@ -4,7 +4,8 @@
  * and leaves each locked with the seat locks of tr_reserve (locks.c).
  *
  * The available seats are read in rank order from the partial index of
- * available seats (seats_best_idx, a cursor fetched in small batches), so
+ * available seats (seats_best_idx over best_free, a cursor fetched in small
+ * batches; an event not sold by best available has none there), so
  * the search starts at the best free seat however full the event is, and a
  * call reads the seats near the front of that order only.
  *
@@ -590,6 +591,27 @@ expire_event_overdue(Datum event)
 	return isnull ? 0 : DatumGetInt64(n);
 }
 
+/*
+ * An event whose seats best available does not sell (tr_set_best_available
+ * off: they are not in its indexes) has no seats to offer: PT409 not enough
+ * seats, saying why.
+ */
+static void
+best_event_check(const pg_uuid_t *event)
+{
+	Datum		values[1] = {UUIDPGetDatum(event)};
+	bool		isnull;
+
+	if (tr_exec(TP_BEST_EVENT, values, NULL, SPI_OK_SELECT) != 1)
+		elog(ERROR, "ticketres: event %s vanished under its lock", tr_uuid_str(event));
+	if (!DatumGetBool(tr_getdatum(0, 1, &isnull)) && !isnull)
+		ereport(ERROR,
+				(errcode(TR_ERRCODE_CONFLICT),
+				 errmsg(TR_MSG_NOT_ENOUGH_SEATS),
+				 errdetail("Event %s is not sold by best available.", tr_uuid_str(event)),
+				 errhint("Reserve seats by id (tr_reserve), or have an administrator turn best available on (tr_set_best_available).")));
+}
+
 PG_FUNCTION_INFO_V1(tr_reserve_best);
 
 /*
@@ -651,6 +673,7 @@ tr_reserve_best(PG_FUNCTION_ARGS)
 	if (!PG_ARGISNULL(7))
 		hold_usecs = tr_hold_usecs(PG_GETARG_INTERVAL_P(7));
 	hold_usecs = tr_check_event(event, bs.quantity, now, hold_usecs);
+	best_event_check(event);
 
 	if (!best_pick(&bs, together, &seats) &&
 		((lazy = expire_event_overdue(bs.event)) == 0 || !best_pick(&bs, together, &seats)))

@@ -107,7 +107,8 @@ tr_reserve_begin(const pg_uuid_t *event)
 		ereport(ERROR,
 				(errcode(TR_ERRCODE_CONFLICT),
 				 errmsg(TR_MSG_SEAT_BUSY),
-				 errdetail("Event %s is being deleted by a concurrent call.", tr_uuid_str(event)),
+				 errdetail("Event %s is being deleted or changed by a concurrent administrative call.",
+						   tr_uuid_str(event)),
 				 errhint("Retry shortly; nothing was reserved.")));
 }
 

@@ -233,11 +233,12 @@ static TrPlan tr_plans[TP__COUNT] = {
 	 * Best available (best.c): the available seats in rank order, from the
 	 * partial index seats_best_idx, so the stream starts at the best free
 	 * seat however full the event is.  Together: only seats with a place in
-	 * a row; singles: every seat.
+	 * a row; singles: every seat.  best_free is status = 'available' for
+	 * the seats of an event sold by best available (00_schema.sql).
 	 */
 	[TP_BEST_STREAM] = {
 		"SELECT rank, section, row_label FROM ticketres.seats"
-		" WHERE event_id = $1 AND status = 'available'"
+		" WHERE event_id = $1 AND best_free"
 		" AND ($2::text IS NULL OR section = $2) AND ($3::int8 IS NULL OR price <= $3)"
 		" AND section IS NOT NULL AND row_label IS NOT NULL AND seat_number IS NOT NULL"
 		" ORDER BY rank, section, row_label, seat_number",
@@ -245,7 +246,7 @@ static TrPlan tr_plans[TP__COUNT] = {
 	},
 	[TP_BEST_SINGLES] = {
 		"SELECT id FROM ticketres.seats"
-		" WHERE event_id = $1 AND status = 'available'"
+		" WHERE event_id = $1 AND best_free"
 		" AND ($2::text IS NULL OR section = $2) AND ($3::int8 IS NULL OR price <= $3)"
 		" ORDER BY rank, section, row_label, seat_number",
 		3, {UUIDOID, TEXTOID, INT8OID}
@@ -253,7 +254,7 @@ static TrPlan tr_plans[TP__COUNT] = {
 	/* the available seats of one row (seats_row_idx), by seat number */
 	[TP_BEST_ROW] = {
 		"SELECT seat_number, rank, id FROM ticketres.seats"
-		" WHERE event_id = $1 AND section = $2 AND row_label = $3 AND status = 'available'"
+		" WHERE event_id = $1 AND section = $2 AND row_label = $3 AND best_free"
 		" AND seat_number IS NOT NULL AND ($4::int8 IS NULL OR price <= $4)"
 		" ORDER BY seat_number",
 		4, {UUIDOID, TEXTOID, TEXTOID, INT8OID}
@@ -262,6 +263,11 @@ static TrPlan tr_plans[TP__COUNT] = {
 	[TP_BEST_STILL_FREE] = {
 		"SELECT id FROM ticketres.seats WHERE id = ANY ($1) AND event_id = $2 AND status = 'available'",
 		2, {UUIDARRAYOID, UUIDOID}
+	},
+	/* whether the event is sold by best available (tr_set_best_available) */
+	[TP_BEST_EVENT] = {
+		"SELECT best_available FROM ticketres.events WHERE id = $1",
+		1, {UUIDOID}
 	},
 	/* general admission (ga.c): the area of a reserve */
 	[TP_GA_AREA] = {

@@ -79,6 +79,7 @@ typedef enum TrPlanId
 	TP_BEST_SINGLES,
 	TP_BEST_ROW,
 	TP_BEST_STILL_FREE,
+	TP_BEST_EVENT,
 	/* 0.2 (general admission, ga.c) */
 	TP_GA_AREA,
 	TP_GA_TAKE_OWN,

@@ -55,12 +55,18 @@ CREATE TABLE ticketres.events (
         CHECK (max_seats_per_reservation BETWEEN 1 AND 1000),
     created_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
     updated_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    -- 0.2: its seats are offered by tr_reserve_best (tr_set_best_available)
+    best_available boolean NOT NULL DEFAULT true,
     CHECK (ends_at > starts_at)
 );
 
 -- Seat status changes touch status, reservation_id and updated_at only, and
--- fillfactor leaves room on the page. Since 0.2 they are not HOT: status is in
--- the predicate of the best-available indexes (seats_best_idx, seats_row_idx);
+-- fillfactor leaves room on the page, so they are HOT updates: no index of
+-- seats has status in its columns or predicate. The best-available indexes
+-- (seats_best_idx, seats_row_idx) are over best_free, a stored generated
+-- column that is status = 'available' for the seats of an event sold by best
+-- available and always false for the others: a status change of such a seat
+-- is not HOT (its best_free changes), of any other seat it is.
 -- doc/performance.md measures that trade.
 CREATE TABLE ticketres.seats (
     id uuid PRIMARY KEY DEFAULT pg_catalog.gen_random_uuid(),
@@ -79,6 +85,10 @@ CREATE TABLE ticketres.seats (
     updated_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
     -- best available (0.2): lower is better; added last, as the update adds it
     rank int,
+    -- 0.2: its event's best_available (tr_set_best_available keeps them equal)
+    best_available boolean NOT NULL DEFAULT true,
+    -- 0.2: in the best-available indexes: available and sold by best available
+    best_free boolean NOT NULL GENERATED ALWAYS AS (best_available AND status = 'available') STORED,
     UNIQUE (event_id, label),
     -- a seat points at a reservation exactly when it is reserved or confirmed
     CHECK ((status IN ('reserved', 'confirmed')) = (reservation_id IS NOT NULL))
@@ -179,11 +189,12 @@ CREATE INDEX reservations_ga_pending_idx ON ticketres.reservations (ga_area_id, 
     INCLUDE (quantity) WHERE status = 'pending' AND ga_area_id IS NOT NULL;
 
 -- best available: the available seats by rank (ties as DESIGN §9 breaks
--- them), and by place in a row for the blocks of together seats
+-- them), and by place in a row for the blocks of together seats; only the
+-- seats of events sold by best available (best_free, see seats)
 CREATE INDEX seats_best_idx ON ticketres.seats (event_id, rank, section, row_label, seat_number)
-    WHERE status = 'available';
+    WHERE best_free;
 CREATE INDEX seats_row_idx ON ticketres.seats (event_id, section, row_label, seat_number)
-    WHERE status = 'available';
+    WHERE best_free;
 
 CREATE TABLE ticketres.ga_areas (
     id uuid PRIMARY KEY DEFAULT pg_catalog.gen_random_uuid(),

@@ -105,6 +105,43 @@ BEGIN
 END
 $$;
 
+-- Whether tr_reserve_best sells the event's seats (0.2). The seats of such
+-- an event are kept in the best-available indexes, so each status change
+-- of one is a non-HOT update that also writes those indexes; an event that
+-- sells by seat id and general admission only is cheaper to reserve, expire
+-- and generate without them (doc/performance.md). Rewrites every seat row of
+-- the event: an administrative change for before or after an on-sale, not
+-- during one (reserves on the event meanwhile fail with PT409 seat busy).
+CREATE OR REPLACE FUNCTION tr_set_best_available(event_id uuid, enabled boolean)
+RETURNS ticketres.events
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    ev ticketres.events;
+BEGIN
+    IF event_id IS NULL THEN
+        RAISE EXCEPTION 'event_id must not be null' USING ERRCODE = '22023';
+    END IF;
+    IF enabled IS NULL THEN
+        RAISE EXCEPTION 'enabled must not be null' USING ERRCODE = '22023';
+    END IF;
+    -- as tr_delete_event: the event's lock waits out in-flight reserves and
+    -- refuses new ones; the row lock waits for seats being added
+    PERFORM ticketres._lock_event(event_id);
+    PERFORM 1 FROM ticketres.events e WHERE e.id = tr_set_best_available.event_id FOR UPDATE;
+    IF NOT FOUND THEN
+        PERFORM ticketres._raise('event not found', format('No event has id %s.', event_id));
+    END IF;
+    UPDATE ticketres.seats s SET best_available = enabled
+     WHERE s.event_id = tr_set_best_available.event_id AND s.best_available <> enabled;
+    UPDATE ticketres.events e SET best_available = enabled, updated_at = now()
+     WHERE e.id = tr_set_best_available.event_id
+    RETURNING e.* INTO ev;
+    RETURN ev;
+END
+$$;
+
 CREATE OR REPLACE FUNCTION tr_get_event(event_id uuid) RETURNS ticketres.events
 LANGUAGE plpgsql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
@@ -149,6 +186,9 @@ Arguments left NULL keep their value. Errors: 22023 bad argument, PT404 event no
 COMMENT ON FUNCTION tr_delete_event(uuid) IS
 $$Delete an event with its seats.
 Refused (PT409 event has reservations) while it has pending or confirmed reservations. Errors: PT404 event not found.$$;
+COMMENT ON FUNCTION tr_set_best_available(uuid, boolean) IS
+$$Choose whether tr_reserve_best sells an event's seats (default true for a new event).
+Off, a reserve, cancel or expiry of one of its seats is a HOT update that writes no index; tr_reserve_best refuses the event (PT409 not enough seats). Rewrites every seat row of the event: do it before or after an on-sale. Errors: PT404 event not found.$$;
 COMMENT ON FUNCTION tr_get_event(uuid) IS
 $$Read one event.
 Errors: PT404 event not found.$$;

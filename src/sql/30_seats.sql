@@ -62,9 +62,11 @@ BEGIN
             DETAIL = format('Label %L appears more than once.', bad.label);
     END IF;
     BEGIN
-        INSERT INTO ticketres.seats (event_id, label, section, row_label, seat_number, price, rank)
+        INSERT INTO ticketres.seats (event_id, label, section, row_label, seat_number, price, rank,
+                                     best_available)
         SELECT tr_add_seats.event_id, s ->> 'label', s ->> 'section', s ->> 'row',
-               (s ->> 'number')::int, coalesce((s ->> 'price')::bigint, 0), (s ->> 'rank')::int
+               (s ->> 'number')::int, coalesce((s ->> 'price')::bigint, 0), (s ->> 'rank')::int,
+               (SELECT e.best_available FROM ticketres.events e WHERE e.id = tr_add_seats.event_id)
           FROM jsonb_array_elements(seats) AS a(s);
     EXCEPTION WHEN unique_violation THEN
         RAISE EXCEPTION 'seat label already exists' USING ERRCODE = '22023',
@@ -84,8 +86,10 @@ AS $$
 DECLARE
     n int;
     prefix text;
+    best boolean;
 BEGIN
     PERFORM ticketres._event_for_seats(event_id);
+    SELECT e.best_available INTO best FROM ticketres.events e WHERE e.id = tr_generate_seats.event_id;
     IF section IS NULL OR length(section) NOT BETWEEN 1 AND 50 THEN
         RAISE EXCEPTION 'section must be 1 to 50 characters' USING ERRCODE = '22023';
     END IF;
@@ -114,11 +118,13 @@ BEGIN
     BEGIN
         -- rank (best available): front rows first, then the centre of each
         -- row outwards (ticketres._centre_rank, inlined)
-        INSERT INTO ticketres.seats (id, event_id, label, section, row_label, seat_number, price, rank)
+        INSERT INTO ticketres.seats (id, event_id, label, section, row_label, seat_number, price, rank,
+                                     best_available)
         SELECT (prefix || lpad(to_hex((r - 1) * seats_per_row + s), 8, '0'))::uuid,
                tr_generate_seats.event_id, section || '-' || r || '-' || s, section, r::text, s,
                tr_generate_seats.price,
-               (r - 1) * seats_per_row + abs(2 * s - (seats_per_row + 1)) - (2 * s < seats_per_row + 1)::int
+               (r - 1) * seats_per_row + abs(2 * s - (seats_per_row + 1)) - (2 * s < seats_per_row + 1)::int,
+               best
           FROM generate_series(1, rows) AS r, generate_series(1, seats_per_row) AS s;
     EXCEPTION WHEN unique_violation THEN
         RAISE EXCEPTION 'seat label already exists' USING ERRCODE = '22023',
@@ -148,7 +154,8 @@ BEGIN
         SELECT s.id, s.event_id, s.label, s.section, s.row_label, s.seat_number, s.price,
                CASE WHEN r.id IS NULL THEN s.status ELSE 'available' END AS status,
                NULL::uuid AS reservation_id,     -- whose hold it is is nobody else's business
-               s.updated_at, s.rank
+               s.updated_at, s.rank, s.best_available,
+               s.best_available AND (r.id IS NOT NULL OR s.status = 'available') AS best_free
           FROM ticketres.seats s
           LEFT JOIN ticketres.reservations r
             ON s.status = 'reserved' AND r.id = s.reservation_id

@@ -4,8 +4,9 @@
 -- seats.rank orders the seats (lower is better); tr_generate_seats sets it:
 -- front rows first, then each row from the centre outwards.  The available
 -- seats are read in rank order from seats_best_idx, a partial index of the
--- available seats only, so the search starts at the best free seat however
--- full the event is.  Seats are tried with the advisory seat locks without
+-- available seats only (seats.best_free: of events sold by best available,
+-- tr_set_best_available), so the search starts at the best free seat
+-- however full the event is.  Seats are tried with the advisory seat locks without
 -- waiting: a seat (or block) another call is taking is skipped, never waited
 -- for and never a `seat busy`.  A seat is taken only after its lock is held
 -- and it is still available, so the seat guard cannot come up short.

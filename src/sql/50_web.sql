@@ -22,6 +22,7 @@ AS $$
     WHEN 'admin' THEN ARRAY[
         'tr_create_event(text, timestamptz, timestamptz, text, text, interval, int)',
         'tr_update_event(uuid, text, timestamptz, timestamptz, text, text, interval, int)',
+        'tr_set_best_available(uuid, boolean)',
         'tr_delete_event(uuid)', 'tr_add_seats(uuid, jsonb)',
         'tr_generate_seats(uuid, text, int, int, bigint)', 'tr_expire(int)',
         'tr_add_ga_area(uuid, text, int, bigint)', 'tr_update_ga_area(uuid, int, bigint)']

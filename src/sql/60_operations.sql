@@ -60,6 +60,11 @@ AS $$
       FROM ticketres.seats s
      WHERE NOT EXISTS (SELECT 1 FROM ticketres.events e WHERE e.id = s.event_id)
     UNION ALL
+    -- 0.2: best available offers the seats of an event sold by it, no others
+    SELECT 'seat is sold by best available exactly when its event is', count(*)
+      FROM ticketres.seats s JOIN ticketres.events e ON e.id = s.event_id
+     WHERE s.best_available <> e.best_available
+    UNION ALL
     SELECT 'reservation quantity is its number of seats, or its GA tickets of an area of its event', count(*)
       FROM ticketres.reservations r
      WHERE (r.ga_area_id IS NULL AND r.quantity IS DISTINCT FROM cardinality(r.seat_ids))

@@ -14,6 +14,7 @@ REVOKE ALL ON FUNCTION ticketres._raise(text, text, text), ticketres._caller(tex
 REVOKE ALL ON FUNCTION
     tr_create_event(text, timestamptz, timestamptz, text, text, interval, int),
     tr_update_event(uuid, text, timestamptz, timestamptz, text, text, interval, int),
+    tr_set_best_available(uuid, boolean),
     tr_delete_event(uuid),
     tr_add_seats(uuid, jsonb),
     tr_generate_seats(uuid, text, int, int, bigint),

@@ -3,7 +3,7 @@
 -- pinned search_path, privileges and web tiers, every new error of the
 -- catalogue (SQLSTATE + message), and calls with an empty search_path.
 BEGIN;
-SELECT plan(52);
+SELECT plan(68);
 
 -- the schema
 SELECT has_table('ticketres', 'ga_areas', 'table ticketres.ga_areas exists');
@@ -83,6 +83,36 @@ SELECT is((SELECT ga_qty FROM es)::int, 1, 'tr_reserve_ga works with an empty se
 SELECT is((SELECT ga_left FROM es), 0::bigint, 'tr_ga_available works with an empty search_path');
 SELECT is((SELECT best_n FROM es), 4, 'tr_reserve_best works with an empty search_path');
 SELECT is((SELECT areas FROM es), 1::bigint, 'tr_list_ga_areas works with an empty search_path');
+
+-- tr_set_best_available: an event not sold by best available keeps its
+-- seats out of the best-available indexes, and their updates are HOT
+SELECT is_definer('public', 'tr_set_best_available', ARRAY['uuid', 'boolean'], 'tr_set_best_available is SECURITY DEFINER');
+SELECT function_privs_are('public', 'tr_set_best_available', ARRAY['uuid', 'boolean'], 'public', '{}', 'PUBLIC cannot execute tr_set_best_available');
+SELECT ok('tr_set_best_available(uuid, boolean)' = ANY (ticketres._web_functions('admin')), 'tr_set_best_available is in the admin tier');
+SELECT throws_ok($$SELECT tr_set_best_available(NULL, false)$$, '22023', 'event_id must not be null', 'tr_set_best_available: NULL event: 22023');
+SELECT throws_ok($$SELECT tr_set_best_available((SELECT ev FROM fx), NULL)$$, '22023', 'enabled must not be null', 'tr_set_best_available: NULL enabled: 22023');
+SELECT throws_ok($$SELECT tr_set_best_available(gen_random_uuid(), false)$$, 'PT404', 'event not found', 'tr_set_best_available: unknown event: PT404');
+CREATE TEMP TABLE fx2 AS
+SELECT (tr_create_event('pgtap no best', now() + interval '1 day', now() + interval '2 days')).id AS ev;
+SELECT is((SELECT best_available FROM ticketres.events WHERE id = (SELECT ev FROM fx2)), true, 'a new event is sold by best available');
+SELECT is((tr_set_best_available((SELECT ev FROM fx2), false)).best_available, false, 'tr_set_best_available turns it off and returns the event');
+SELECT lives_ok($$SELECT tr_generate_seats((SELECT ev FROM fx2), 'T', 2, 3, 100);
+                 SELECT tr_add_seats((SELECT ev FROM fx2), '[{"label": "X1"}]')$$, 'seats added to it');
+SELECT is((SELECT count(*) FROM ticketres.seats WHERE event_id = (SELECT ev FROM fx2) AND NOT best_available AND NOT best_free),
+          7::bigint, 'its seats, generated or added, are not in the best-available indexes');
+SELECT throws_ok($$SELECT tr_reserve_best((SELECT ev FROM fx2), 1, 'u6')$$, 'PT409', 'not enough seats',
+    'tr_reserve_best refuses an event not sold by best available: PT409 not enough seats');
+CREATE TEMP TABLE hot0 AS SELECT n_tup_upd, n_tup_hot_upd FROM pg_stat_xact_user_tables WHERE relid = 'ticketres.seats'::regclass;
+SELECT lives_ok($$SELECT tr_reserve((SELECT ev FROM fx2), 'u6', ARRAY(SELECT id FROM ticketres.seats WHERE event_id = (SELECT ev FROM fx2) AND label LIKE 'T-1-%'))$$,
+    'tr_reserve of three of its seats');
+SELECT is((SELECT (x.n_tup_hot_upd - h.n_tup_hot_upd, x.n_tup_upd - h.n_tup_upd)::text
+             FROM pg_stat_xact_user_tables x, hot0 h WHERE x.relid = 'ticketres.seats'::regclass),
+          '(3,3)', 'the three seat updates of that reserve are HOT');
+SELECT lives_ok($$SELECT tr_set_best_available((SELECT ev FROM fx2), true)$$, 'turned back on');
+SELECT is((SELECT count(*) FILTER (WHERE best_free) || '/' || count(*) FILTER (WHERE best_available)
+             FROM ticketres.seats WHERE event_id = (SELECT ev FROM fx2)),
+          '4/7', 'every seat sold by best available again, the four available ones in its indexes');
+SELECT is(cardinality((tr_reserve_best((SELECT ev FROM fx2), 2, 'u7')).seat_ids), 2, 'tr_reserve_best sells it again');
 SELECT is((SELECT sum(violations) FROM ticketres.check_invariants()), 0::numeric, 'no invariant is violated');
 
 SELECT * FROM finish();

@@ -50,6 +50,7 @@ DROP FUNCTION ticketres._web_schema();
 -- general admission and best available: new columns last, as 00_schema.sql
 -- has them; existing reservations hold seats, existing seats get their rank
 ALTER TABLE ticketres.seats ADD COLUMN rank int;
+ALTER TABLE ticketres.events ADD COLUMN best_available boolean NOT NULL DEFAULT true;
 ALTER TABLE ticketres.reservations ADD COLUMN ga_area_id uuid;
 ALTER TABLE ticketres.reservations ADD COLUMN quantity ticketres.ticket_quantity;
 UPDATE ticketres.reservations SET quantity = pg_catalog.cardinality(seat_ids);
@@ -69,6 +70,11 @@ UPDATE ticketres.seats s SET rank = x.rank
                                                     ORDER BY seat_number, label)) y) x
  WHERE x.id = s.id;
 
+-- which seats best available offers (00_schema.sql, seats): adding a stored
+-- generated column rewrites seats once, with its indexes
+ALTER TABLE ticketres.seats ADD COLUMN best_available boolean NOT NULL DEFAULT true,
+    ADD COLUMN best_free boolean NOT NULL GENERATED ALWAYS AS (best_available AND status = 'available') STORED;
+
 -- idempotency keys: a partial unique index instead of the UNIQUE constraint,
 -- so that a call without a key writes no entry (00_schema.sql)
 CREATE UNIQUE INDEX reservations_idempotency_idx ON ticketres.reservations (user_id, idempotency_key)
@@ -84,11 +90,12 @@ CREATE INDEX reservations_ga_pending_idx ON ticketres.reservations (ga_area_id, 
     INCLUDE (quantity) WHERE status = 'pending' AND ga_area_id IS NOT NULL;
 
 -- best available: the available seats by rank (ties as DESIGN §9 breaks
--- them), and by place in a row for the blocks of together seats
+-- them), and by place in a row for the blocks of together seats; only the
+-- seats of events sold by best available (best_free, see seats)
 CREATE INDEX seats_best_idx ON ticketres.seats (event_id, rank, section, row_label, seat_number)
-    WHERE status = 'available';
+    WHERE best_free;
 CREATE INDEX seats_row_idx ON ticketres.seats (event_id, section, row_label, seat_number)
-    WHERE status = 'available';
+    WHERE best_free;
 
 CREATE TABLE ticketres.ga_areas (
     id uuid PRIMARY KEY DEFAULT pg_catalog.gen_random_uuid(),
