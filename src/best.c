@@ -592,9 +592,10 @@ expire_event_overdue(Datum event)
 }
 
 /*
- * An event whose seats best available does not sell (tr_set_best_available
- * off: they are not in its indexes) has no seats to offer: PT409 not enough
- * seats, saying why.
+ * No fitting seats were found: if the event is not sold by best available
+ * (tr_set_best_available off: none of its seats is in the indexes), PT409
+ * not enough seats saying so.  Asked only then: a call that finds seats
+ * runs no statement for it.
  */
 static void
 best_event_check(const pg_uuid_t *event)
@@ -673,10 +674,11 @@ tr_reserve_best(PG_FUNCTION_ARGS)
 	if (!PG_ARGISNULL(7))
 		hold_usecs = tr_hold_usecs(PG_GETARG_INTERVAL_P(7));
 	hold_usecs = tr_check_event(event, bs.quantity, now, hold_usecs);
-	best_event_check(event);
 
 	if (!best_pick(&bs, together, &seats) &&
 		((lazy = expire_event_overdue(bs.event)) == 0 || !best_pick(&bs, together, &seats)))
+	{
+		best_event_check(event);
 		ereport(ERROR,
 				(errcode(TR_ERRCODE_CONFLICT),
 				 errmsg(TR_MSG_NOT_ENOUGH_SEATS),
@@ -687,6 +689,7 @@ tr_reserve_best(PG_FUNCTION_ARGS)
 						   bs.no_max_price ? "" : " priced at most ",
 						   bs.no_max_price ? "" : psprintf(INT64_FORMAT, DatumGetInt64(bs.max_price))),
 				 errhint("Ask for fewer seats, another section or a higher max_price.")));
+	}
 	busy = tr_redis_lock_seats(event, &seats);
 	if (busy >= 0)
 		tr_redis_busy_error(&seats.ids[busy]);
