@@ -45,7 +45,7 @@ REGRESS_OPTS = --load-extension=$(EXTENSION)
 # reserve_prepared_stripe needs max_prepared_transactions > 0)
 ISOLATION = reserve_reserve reserve_cancel confirm_lazy_expiry confirm_swept_expiry \
 	cancel_lazy_expiry idempotent_retry release_confirm extend_expiry block_reserve \
-	delete_event_reserve reserve_prepared_stripe ga_borrow best_skip
+	delete_event_reserve reserve_prepared_stripe ga_borrow best_skip reserve_event_first
 ISOLATION_OPTS = --load-extension=$(EXTENSION)
 
 PG_CPPFLAGS = -I$(srcdir)/src
