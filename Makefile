@@ -18,6 +18,7 @@ OBJS = \
 	src/lifecycle.o \
 	src/metrics.o \
 	src/eventlog.o \
+	src/rowrules.o \
 	src/redis_url.o \
 	src/redis_conn.o \
 	src/redis_held.o \

@@ -38,6 +38,29 @@ CREATE DOMAIN ticketres.ticket_quantity AS int
 CREATE DOMAIN ticketres.stripe_no AS int
     CONSTRAINT stripe_no_check CHECK (VALUE >= 0);
 
+-- The rules that tie columns of one row together (0.2): one table CHECK per
+-- table that calls one C function of the row (src/rowrules.c). As SQL
+-- expressions (0.1) PostgreSQL 15 read them back from their stored text and
+-- planned them on every statement that wrote a row; the reserve paid about
+-- 8 % of its backend CPU for it (doc/performance.md, section 3). The catalog
+-- still enforces them on every row, whoever writes it.
+CREATE FUNCTION ticketres._seat_row_ok(status ticketres.seat_status, reservation_id uuid)
+RETURNS boolean
+AS 'MODULE_PATHNAME', 'tr_seat_row_ok'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION ticketres._seat_row_ok(ticketres.seat_status, uuid) IS
+    'CHECK of seats: (status IN (''reserved'', ''confirmed'')) = (reservation_id IS NOT NULL)';
+CREATE FUNCTION ticketres._reservation_row_ok(status ticketres.reservation_status,
+    confirmed_at timestamptz, cancelled_at timestamptz, ga_area_id uuid,
+    seat_ids ticketres.seat_id_list, quantity ticketres.ticket_quantity)
+RETURNS boolean
+AS 'MODULE_PATHNAME', 'tr_reservation_row_ok'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION ticketres._reservation_row_ok(ticketres.reservation_status, timestamptz,
+    timestamptz, uuid, ticketres.seat_id_list, ticketres.ticket_quantity) IS
+    'CHECK of reservations: a confirmed one has confirmed_at, a cancelled one cancelled_at; '
+    'it holds seats (ga_area_id NULL, at least one seat) or a quantity of GA tickets (no seats)';
+
 ------------------------------------------------------------------------------
 -- Tables
 ------------------------------------------------------------------------------
@@ -91,7 +114,7 @@ CREATE TABLE ticketres.seats (
     best_free boolean NOT NULL GENERATED ALWAYS AS (best_available AND status = 'available') STORED,
     UNIQUE (event_id, label),
     -- a seat points at a reservation exactly when it is reserved or confirmed
-    CHECK ((status IN ('reserved', 'confirmed')) = (reservation_id IS NOT NULL))
+    CONSTRAINT seats_check CHECK (ticketres._seat_row_ok(status, reservation_id))
 ) WITH (fillfactor = 90);
 
 CREATE TABLE ticketres.reservations (
@@ -114,11 +137,9 @@ CREATE TABLE ticketres.reservations (
     -- quantity = the number of seats) or quantity tickets of an area (no seats)
     ga_area_id uuid,
     quantity ticketres.ticket_quantity,
-    CHECK (status <> 'confirmed' OR confirmed_at IS NOT NULL),
-    CHECK (status <> 'cancelled' OR cancelled_at IS NOT NULL),
-    CONSTRAINT reservations_kind_check CHECK (CASE WHEN ga_area_id IS NULL
-        THEN pg_catalog.cardinality(seat_ids) > 0
-        ELSE pg_catalog.cardinality(seat_ids) = 0 AND quantity IS NOT NULL END)
+    -- confirmed_at / cancelled_at with their status; seats or GA tickets
+    CONSTRAINT reservations_check CHECK (ticketres._reservation_row_ok(status, confirmed_at,
+        cancelled_at, ga_area_id, seat_ids, quantity))
 );
 -- one reservation per (user, idempotency key); a call without a key adds no
 -- entry (0.2: 0.1's UNIQUE constraint indexed every reservation)

@@ -2,7 +2,7 @@
 -- protect its invariants where a constraint can: tables, columns, types,
 -- enums, keys, checks, the partial expiry index, HOT-friendly seats.
 BEGIN;
-SELECT plan(80);
+SELECT plan(89);
 
 -- schema and tables
 SELECT has_schema('ticketres', 'schema ticketres exists');
@@ -68,6 +68,18 @@ SELECT is((SELECT pg_catalog.format_type(a.atttypid, NULL) FROM pg_catalog.pg_at
 SELECT is((SELECT pg_catalog.count(*) FROM pg_catalog.pg_constraint
             WHERE conrelid = 'ticketres.seats'::regclass AND contype = 'c'), 1::bigint,
     'the seat guard re-reads one table CHECK per statement (the reservation rule), no column rule');
+-- the multi-column rules are one CHECK per table calling one C function
+-- (PostgreSQL 15 reads a table's CHECKs back on every statement that writes it)
+SELECT is((SELECT string_agg(pg_catalog.pg_get_constraintdef(c.oid), '; ' ORDER BY c.conrelid::regclass::text)
+             FROM pg_catalog.pg_constraint c
+            WHERE c.conrelid IN ('ticketres.seats'::regclass, 'ticketres.reservations'::regclass) AND c.contype = 'c'),
+    'CHECK (ticketres._reservation_row_ok(status, confirmed_at, cancelled_at, ga_area_id, seat_ids, quantity)); '
+    'CHECK (ticketres._seat_row_ok(status, reservation_id))',
+    'seats and reservations have one CHECK each, a call of their row rule');
+SELECT is((SELECT string_agg(p.proname || ' ' || l.lanname || ' ' || p.provolatile::text, ', ' ORDER BY p.proname)
+             FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_language l ON l.oid = p.prolang
+            WHERE p.pronamespace = 'ticketres'::regnamespace AND p.proname LIKE '%\_row\_ok'),
+    '_reservation_row_ok c i, _seat_row_ok c i', 'the row rules are immutable C functions');
 SELECT col_type_is('ticketres', 'reservations', 'expires_at', 'timestamp with time zone', 'reservations.expires_at is timestamptz');
 SELECT col_not_null('ticketres', 'reservations', 'expires_at', 'reservations.expires_at is NOT NULL');
 SELECT col_is_null('ticketres', 'reservations', 'idempotency_key', 'idempotency_key is optional');
@@ -188,6 +200,23 @@ SELECT throws_ok(format($$INSERT INTO ticketres.reservations (event_id, user_id,
 SELECT throws_ok(format($$INSERT INTO ticketres.reservations (event_id, user_id, seat_ids, total_amount, expires_at, status)
     VALUES (%L, 'u', ARRAY[%L::uuid], 0, now(), 'cancelled')$$, ev, ev),
     '23514', NULL, 'a cancelled reservation needs cancelled_at') FROM fx;
+SELECT throws_ok(format($$INSERT INTO ticketres.reservations (event_id, user_id, seat_ids, total_amount, expires_at, ga_area_id, quantity)
+    VALUES (%L, 'u', ARRAY[%L::uuid], 0, now(), gen_random_uuid(), 1)$$, ev, ev),
+    '23514', NULL, 'a GA reservation holds no seats') FROM fx;
+SELECT throws_ok(format($$INSERT INTO ticketres.reservations (event_id, user_id, seat_ids, total_amount, expires_at, ga_area_id)
+    VALUES (%L, 'u', '{}', 0, now(), gen_random_uuid())$$, ev),
+    '23514', NULL, 'a GA reservation has a quantity') FROM fx;
+SELECT lives_ok(format($$INSERT INTO ticketres.reservations (event_id, user_id, seat_ids, total_amount, expires_at, ga_area_id, quantity, status, cancelled_at)
+    VALUES (%L, 'u', '{}', 0, now(), gen_random_uuid(), 2, 'cancelled', now())$$, ev),
+    'a well-formed GA reservation row is accepted (cancelled, with cancelled_at)') FROM fx;
+SELECT throws_ok($$UPDATE ticketres.reservations SET status = 'confirmed' WHERE ga_area_id IS NOT NULL$$,
+    '23514', NULL, 'an update is checked too: confirmed without confirmed_at');
+SELECT lives_ok($$UPDATE ticketres.reservations SET status = 'confirmed', confirmed_at = now() WHERE ga_area_id IS NOT NULL$$,
+    'confirmed with confirmed_at is accepted');
+SELECT is(ticketres._reservation_row_ok('pending', NULL, NULL, gen_random_uuid(), NULL, NULL), false,
+    'a GA row with unknown seats and no quantity breaks the rule (as the 0.1 expression: NULL AND false)');
+SELECT is(ticketres._reservation_row_ok(NULL, NULL, NULL, NULL, NULL, NULL), true,
+    'unknown inputs break no rule (a CHECK fails only on false)');
 SELECT lives_ok(format($$INSERT INTO ticketres.reservations (event_id, user_id, seat_ids, total_amount, expires_at, idempotency_key)
     VALUES (%L, 'u', ARRAY[%L::uuid], 0, now() - interval '1 hour', 'k1')$$, ev, ev),
     'a well-formed reservation row is accepted') FROM fx;

@@ -54,9 +54,31 @@ ALTER TABLE ticketres.events ADD COLUMN best_available boolean NOT NULL DEFAULT 
 ALTER TABLE ticketres.reservations ADD COLUMN ga_area_id uuid;
 ALTER TABLE ticketres.reservations ADD COLUMN quantity ticketres.ticket_quantity;
 UPDATE ticketres.reservations SET quantity = pg_catalog.cardinality(seat_ids);
-ALTER TABLE ticketres.reservations ADD CONSTRAINT reservations_kind_check CHECK (CASE WHEN ga_area_id IS NULL
-        THEN pg_catalog.cardinality(seat_ids) > 0
-        ELSE pg_catalog.cardinality(seat_ids) = 0 AND quantity IS NOT NULL END);
+-- the multi-column rules: one CHECK per table that calls a C function
+-- (00_schema.sql says why); 0.1's CHECK expressions go, and the new one of
+-- reservations also says that a reservation holds seats or GA tickets
+CREATE FUNCTION ticketres._seat_row_ok(status ticketres.seat_status, reservation_id uuid)
+RETURNS boolean
+AS 'MODULE_PATHNAME', 'tr_seat_row_ok'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION ticketres._seat_row_ok(ticketres.seat_status, uuid) IS
+    'CHECK of seats: (status IN (''reserved'', ''confirmed'')) = (reservation_id IS NOT NULL)';
+CREATE FUNCTION ticketres._reservation_row_ok(status ticketres.reservation_status,
+    confirmed_at timestamptz, cancelled_at timestamptz, ga_area_id uuid,
+    seat_ids ticketres.seat_id_list, quantity ticketres.ticket_quantity)
+RETURNS boolean
+AS 'MODULE_PATHNAME', 'tr_reservation_row_ok'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION ticketres._reservation_row_ok(ticketres.reservation_status, timestamptz,
+    timestamptz, uuid, ticketres.seat_id_list, ticketres.ticket_quantity) IS
+    'CHECK of reservations: a confirmed one has confirmed_at, a cancelled one cancelled_at; '
+    'it holds seats (ga_area_id NULL, at least one seat) or a quantity of GA tickets (no seats)';
+ALTER TABLE ticketres.seats DROP CONSTRAINT seats_check,
+    ADD CONSTRAINT seats_check CHECK (ticketres._seat_row_ok(status, reservation_id));
+ALTER TABLE ticketres.reservations DROP CONSTRAINT reservations_check,
+    DROP CONSTRAINT reservations_check1,
+    ADD CONSTRAINT reservations_check CHECK (ticketres._reservation_row_ok(status, confirmed_at,
+        cancelled_at, ga_area_id, seat_ids, quantity));
 -- the rule of tr_generate_seats (see ticketres._centre_rank): per section,
 -- rows front first, then the centre of each row outwards
 UPDATE ticketres.seats s SET rank = x.rank
