@@ -98,7 +98,7 @@ for r in $(seq 1 "$ROUNDS"); do
 done
 
 per() {  # per "V1 V2 ..." SCALE: the median of the values, per transaction
-  tr '  ' '\n\n' <<<"$1" | awk 'NF' | sort -n | awk -v s="$2" -v n="$TX" \
+  tr ' ' '\n' <<<"$1" | awk 'NF' | sort -n | awk -v s="$2" -v n="$TX" \
     '{ v[NR] = $1 } END { printf "%.1f", v[int((NR + 1) / 2)] * s / n }'
 }
 printf '%-12s %14s %12s %12s %10s\n' workload "CPU us/tx" "WAL B/tx" "records/tx" "FPI/tx"
