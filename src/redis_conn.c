@@ -158,7 +158,10 @@ authenticate(const TrRedisTarget *t, char *err, size_t errlen)
 static bool
 open_connection(const TrRedisTarget *t, char *err, size_t errlen)
 {
-	conn = redisConnectWithTimeout(t->host, t->port, ms_timeval(tr_redis_connect_timeout_ms));
+	if (t->path[0] != '\0')
+		conn = redisConnectUnixWithTimeout(t->path, ms_timeval(tr_redis_connect_timeout_ms));
+	else
+		conn = redisConnectWithTimeout(t->host, t->port, ms_timeval(tr_redis_connect_timeout_ms));
 	if (conn == NULL || conn->err)
 	{
 		fail_connection(err, errlen, "could not connect");

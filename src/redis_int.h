@@ -28,11 +28,12 @@
 
 /* ---- redis_url.c ---- */
 
-/* Where the URL points. */
+/* Where the URL points: a TCP host and port, or a Unix socket (path set). */
 typedef struct TrRedisTarget
 {
 	char		host[256];
 	int			port;
+	char		path[108];		/* unix://: the socket (sockaddr_un's sun_path) */
 	int			db;
 	char		user[128];
 } TrRedisTarget;

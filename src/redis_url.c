@@ -3,7 +3,9 @@
  * parser and the check hooks of the URL and the key prefix) and
  * ticketres.redis_password_file (read at connect).
  *
- * A URL is redis://[user@]host[:port][/db]. It may not carry a password:
+ * A URL is redis://[user@]host[:port][/db], or unix://[user@]/path[?db=N]
+ * for a Redis on the same machine (its Unix socket: no TCP stack on either
+ * side of a round trip, doc/performance.md). It may not carry a password:
  * PostgreSQL logs a setting changed by a reload with its new value, and
  * ALTER SYSTEM writes it into postgresql.auto.conf, so a password there
  * would leak. The password lives in a file only the server's OS user may
@@ -69,32 +71,70 @@ parse_uint(const char *s, size_t len, int max)
 }
 
 /*
- * Parse redis://[user@]host[:port][/db] into *t. On failure sets *why to a
- * message that never quotes the URL (it may hold a password).
+ * The [user@] part of a URL at *p (up to the first '/' for unix://, else
+ * the last '@'): into t->user, *p moved past it. False with *why if bad.
+ */
+static bool
+parse_user(const char **p, bool unix_socket, TrRedisTarget *t, const char **why)
+{
+	const char *end = unix_socket ? strchr(*p, '/') : NULL;
+	const char *at;
+
+	if (unix_socket)
+		at = end != NULL ? memchr(*p, '@', end - *p) : strchr(*p, '@');
+	else
+		at = strrchr(*p, '@');
+	if (at == NULL)
+		return true;
+	if (memchr(*p, ':', at - *p) != NULL)
+		return (*why = url_has_password, false);
+	if (at == *p || !url_decode(*p, at - *p, t->user, sizeof(t->user)))
+		return (*why = "the user is empty, too long or badly escaped", false);
+	*p = at + 1;
+	return true;
+}
+
+/* unix://[user@]/path[?db=N], after the user: the socket and the database. */
+static bool
+parse_unix(const char *p, TrRedisTarget *t, const char **why)
+{
+	const char *query = strchr(p, '?');
+	size_t		len = query ? (size_t) (query - p) : strlen(p);
+
+	if (*p != '/')
+		return (*why = "a unix:// URL must name the socket by its absolute path", false);
+	if (len >= sizeof(t->path))
+		return (*why = "the socket path is longer than 107 bytes", false);
+	memcpy(t->path, p, len);
+	if (query != NULL &&
+		(strncmp(query, "?db=", 4) != 0 || (t->db = parse_uint(query + 4, strlen(query + 4), 1000000)) < 0))
+		return (*why = "after the socket path only ?db=<number> may follow", false);
+	return true;
+}
+
+/*
+ * Parse redis://[user@]host[:port][/db] or unix://[user@]/path[?db=N] into
+ * *t. On failure sets *why to a message that never quotes the URL (it may
+ * hold a password).
  */
 bool
 tr_redis_parse_url(const char *url, TrRedisTarget *t, const char **why)
 {
 	const char *p,
-			   *at,
 			   *slash,
 			   *hend,
 			   *colon;
+	bool		unix_socket = strncmp(url, "unix://", 7) == 0;
 
 	memset(t, 0, sizeof(*t));
 	t->port = 6379;
-	if (strncmp(url, "redis://", 8) != 0)
-		return (*why = "it must start with redis://", false);
-	p = url + 8;
-	at = strrchr(p, '@');
-	if (at != NULL)
-	{
-		if (memchr(p, ':', at - p) != NULL)
-			return (*why = url_has_password, false);
-		if (at == p || !url_decode(p, at - p, t->user, sizeof(t->user)))
-			return (*why = "the user is empty, too long or badly escaped", false);
-		p = at + 1;
-	}
+	if (!unix_socket && strncmp(url, "redis://", 8) != 0)
+		return (*why = "it must start with redis:// or unix://", false);
+	p = url + (unix_socket ? 7 : 8);
+	if (!parse_user(&p, unix_socket, t, why))
+		return false;
+	if (unix_socket)
+		return parse_unix(p, t, why);
 	slash = strchr(p, '/');
 	hend = slash ? slash : p + strlen(p);
 	if (*p == '[')
@@ -142,7 +182,8 @@ tr_redis_url_check(char **newval, void **extra, GucSource source)
 		return false;
 	}
 	GUC_check_errmsg("invalid ticketres.redis_url: %s", why);
-	GUC_check_errdetail("Expected redis://[user@]host[:port][/db]; empty turns Redis locks off.");
+	GUC_check_errdetail("Expected redis://[user@]host[:port][/db] or unix://[user@]/path/to/redis.sock[?db=N]; "
+						"empty turns Redis locks off.");
 	return false;
 }
 

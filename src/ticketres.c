@@ -25,7 +25,7 @@ static void
 define_redis_settings(void)
 {
 	DefineCustomStringVariable("ticketres.redis_url",
-							   "Redis for seat locks: redis://[user@]host[:port][/db], no password.",
+							   "Redis for seat locks: redis://[user@]host[:port][/db] or unix://[user@]/path[?db=N], no password.",
 							   "Empty (the default) turns Redis locks off. Shown only to superusers.",
 							   &tr_redis_url, "", PGC_SUSET, GUC_SUPERUSER_ONLY,
 							   tr_redis_url_check, NULL, NULL);

@@ -5,7 +5,7 @@
 # seat busy for reserve, confirm, cancel, expiry and the admin controls and
 # its key is left alone; Redis stopped (allow / deny), frozen (bounded by the
 # timeout), restarted (picked up by the same session); 50 buyers on one seat;
-# passwords and databases in the URL never leak. Invariants after each part.
+# passwords and databases in the URL never leak; unix:// (a Unix socket). Invariants after each part.
 # Works in its own database, dropped at the end. Prints TAP.
 set -uo pipefail
 . "$(dirname "$0")/../lib/common.sh"
@@ -23,6 +23,7 @@ cleanup() {
   tr_psql -d postgres -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" >/dev/null
   tr_psql -d postgres -c "DROP ROLE IF EXISTS tr_redis_nosuper_$$" >/dev/null
   [ -n "${TR_KEEP:-}" ] || rm -rf "$TR_CLIENTS_DIR"
+  [ -n "${SOCKD:-}" ] && rm -rf "$SOCKD"
 }
 trap cleanup EXIT
 export PGDATABASE=$DB
@@ -574,5 +575,58 @@ grep -q '42501' <<<"$out" && ok "non-superusers cannot turn Redis locks off" \
 is "$(call -c "SET ticketres.redis_key_prefix = 'a b'")" "22023 ticketres.redis_key_prefix must not contain spaces or control characters" \
    "a key prefix with a space is refused"
 check_state "settings"
+
+##############################################################################
+# unix://: a Redis on the same machine through its Unix socket (a short
+# directory under /tmp: a socket path has at most 107 bytes)
+##############################################################################
+SOCKD=$(mktemp -d /tmp/tr-redis.XXXXXX)
+chmod 755 "$SOCKD"
+tr_start_redis sock --unixsocket "$SOCKD/redis.sock" --unixsocketperm 777
+S81=$(seat 10-1) S82=$(seat 10-2)   # (row 10: no other part uses it)
+K81=$(key "$S81")
+tr_session_open s8
+tr_session_sql s8 "SET ticketres.redis_url = 'unix://$SOCKD/redis.sock?db=4'; SET ticketres.redis_on_error = deny;
+  BEGIN; SELECT id FROM tr_reserve('$EV', 'u8', ARRAY['$S81']::uuid[]);"
+is "$(tr_redis sock -n 4 EXISTS "$K81")" 1 "unix:// URL: an open reserve's key is in the socket's Redis, in the database of ?db="
+tr_session_sql s8 "COMMIT;"
+for _ in $(seq 1 40); do [ "$(tr_redis sock -n 4 EXISTS "$K81")" = 0 ] && break; sleep 0.05; done
+is "$(tr_redis sock -n 4 EXISTS "$K81")" 0 "unix:// URL: released at commit"
+tr_session_close s8
+is "$(nres "$S81")" 1 "unix:// URL: the hold is there"
+is "$(call -c "SET ticketres.redis_url = 'unix://$SOCKD/redis.sock'" -c "SELECT ticketres.redis_ping()")" "OK t" \
+   "unix:// URL: redis_ping answers through the socket"
+tr_redis sock -n 0 SET "$(key "$S82")" someone-else >/dev/null
+is "$(call -c "SET ticketres.redis_url = 'unix://$SOCKD/redis.sock'" -c "SELECT status FROM tr_reserve('$EV', 'u8', ARRAY['$S82']::uuid[])")" \
+   "PT409 seat busy" "unix:// URL: a seat whose key someone else holds is busy"
+tr_redis sock -n 0 DEL "$(key "$S82")" >/dev/null
+out=$(tr_psql -At -v VERBOSITY=verbose -c "SET ticketres.redis_url = 'unix://$SOCKD/no-such.sock'" \
+        -c "SET ticketres.redis_on_error = deny" -c "SELECT tr_reserve('$EV', 'u8', ARRAY['$S82']::uuid[])" 2>&1)
+grep -q 'PT503: lock service unavailable' <<<"$out" && grep -q 'DETAIL: .*could not connect' <<<"$out" \
+  && ok "unix:// URL to a socket that does not exist: PT503 under deny, could not connect" \
+  || not_ok "unix:// URL to a socket that does not exist: PT503 under deny, could not connect" "$out"
+is "$(nres "$S82")" 0 "and nothing was reserved"
+badurl() { tr_psql -At -v VERBOSITY=verbose -c "SET log_min_error_statement = panic" -c "SET ticketres.redis_url = '$1'" 2>&1; }
+out=$(badurl "unix://redis.sock")
+grep -q '22023: invalid ticketres.redis_url: a unix:// URL must name the socket by its absolute path' <<<"$out" \
+  && ok "unix:// with a relative path: 22023" || not_ok "unix:// with a relative path: 22023" "$out"
+out=$(badurl "unix:///tmp/$(printf 'x%.0s' $(seq 1 110)).sock")
+grep -q '22023: invalid ticketres.redis_url: the socket path is longer than 107 bytes' <<<"$out" \
+  && ok "unix:// with a socket path too long for sun_path: 22023" \
+  || not_ok "unix:// with a socket path too long for sun_path: 22023" "$out"
+out=$(badurl "unix://$SOCKD/redis.sock?database=1")
+grep -q '22023: invalid ticketres.redis_url: after the socket path only ?db=<number> may follow' <<<"$out" \
+  && ok "unix:// with a query other than ?db=N: 22023" || not_ok "unix:// with a query other than ?db=N: 22023" "$out"
+out=$(badurl "unix://app:$URLPW@$SOCKD/redis.sock")
+grep -q '22023: ticketres.redis_url must not carry a password' <<<"$out" && ! grep -q -- "$URLPW" <<<"$out" \
+  && ok "unix:// with a password: refused like redis://, not echoed" \
+  || not_ok "unix:// with a password: refused like redis://, not echoed" "$out"
+tr_redis sock ACL SETUSER tr_sock on ">sock-$PW" '~*' '+@all' >/dev/null
+is "$(call -c "SET ticketres.redis_url = 'unix://tr_sock@$SOCKD/redis.sock'" \
+           -c "SET ticketres.redis_password_file = '$(pwfile sock.pw "sock-$PW")'" \
+           -c "SET ticketres.redis_on_error = deny" -c "SELECT ticketres.redis_ping()")" "OK t" \
+   "unix://user@/path with the user's password in the file: AUTH user password works"
+tr_stop_redis sock
+check_state "unix socket"
 
 done_testing
