@@ -8,9 +8,8 @@
 # burns CPU (redis-server on the same cores, the backend's socket calls and
 # wake-ups: overlapping would not). Each round runs the benchmark's reserve
 # script at 8 clients for SECS seconds with Redis off, then on over TCP
-# (redis://127.0.0.1), then on over the same server's Unix socket
-# (unix://), and prints
-# per committed transaction the CPU microseconds of every PostgreSQL process
+# (redis://127.0.0.1), then on over the same server's Unix socket (unix://),
+# and prints per committed transaction the CPU microseconds of every PostgreSQL process
 # (backends, walwriter, ...; from the postmaster's reaped children), of
 # redis-server, of everything else (pgbench, the kernel's work for nobody in
 # particular), the machine's busy total and its idle time.

@@ -46,6 +46,7 @@ cleanup() {
   local p
   for p in "${BG_PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
   tr_stop_all_redis || true
+  [ -n "${RSOCKD:-}" ] && rm -rf "$RSOCKD"   # the Redis scenario's socket directory
   tr_stop_pg
 }
 skip() { [[ $SKIP == *",$1,"* ]]; }
