@@ -12,6 +12,7 @@ OBJS = \
 	src/locks.o \
 	src/counts.o \
 	src/inventory.o \
+	src/seatgen.o \
 	src/best.o \
 	src/ga.o \
 	src/reserve.o \

@@ -78,6 +78,15 @@ BEGIN
 END
 $$;
 
+-- tr_generate_seats' bulk path (src/seatgen.c): the seats formed in C and
+-- written by table_multi_insert, through the executor's own domain, CHECK,
+-- generated-column and index routines; -1 when the seats table has what it
+-- does not handle (triggers, row-level security, unknown columns), and the
+-- caller then runs its INSERT
+CREATE OR REPLACE FUNCTION ticketres._generate_seats_bulk(event_id uuid, section text, rows int,
+    seats_per_row int, price bigint, best boolean) RETURNS bigint
+    AS 'MODULE_PATHNAME', 'tr_generate_seats_bulk' LANGUAGE C VOLATILE;
+
 CREATE OR REPLACE FUNCTION tr_generate_seats(event_id uuid, section text, rows int, seats_per_row int,
     price bigint) RETURNS int
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
@@ -106,7 +115,18 @@ BEGIN
         RAISE EXCEPTION 'price must be between 0 and 1000000000000' USING ERRCODE = '22023';
     END IF;
     n := rows * seats_per_row;
-    -- Seat ids are UUIDv7-shaped: this call's millisecond clock, version 7,
+    BEGIN
+        IF ticketres._generate_seats_bulk(event_id, section, rows, seats_per_row, price, best) >= 0 THEN
+            PERFORM ticketres._count_add(event_id, n);
+            RETURN n;
+        END IF;
+    EXCEPTION WHEN unique_violation THEN
+        RAISE EXCEPTION 'seat label already exists' USING ERRCODE = '22023',
+            DETAIL = format('Event %s already has seats labelled %L.', event_id, section || '-<row>-<number>'),
+            HINT = 'Use another section name.';
+    END;
+    -- the SQL path, for a seats table the bulk path does not handle. Seat
+    -- ids are UUIDv7-shaped: this call's millisecond clock, version 7,
     -- 44 random bits, the variant, then the seat's number in the call as a
     -- 32-bit counter. The call's seats are consecutive in the primary key,
     -- so a million of them go into the index in order rather than at random

@@ -6,7 +6,8 @@
 REVOKE ALL ON ALL TABLES IN SCHEMA ticketres FROM PUBLIC;
 REVOKE ALL ON FUNCTION ticketres._raise(text, text, text), ticketres._caller(text), ticketres._count_add(uuid, bigint),
     ticketres._check_event(text, timestamptz, timestamptz, text, text, interval, int),
-    ticketres._event_must_exist(uuid), ticketres._event_for_seats(uuid), ticketres._effective(ticketres.reservations),
+    ticketres._event_must_exist(uuid), ticketres._event_for_seats(uuid),
+    ticketres._generate_seats_bulk(uuid, text, int, int, bigint, boolean), ticketres._effective(ticketres.reservations),
     ticketres._web_functions(text),
     ticketres._grant_execute(name, text[], boolean),
     ticketres.check_invariants()
