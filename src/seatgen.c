@@ -1,8 +1,10 @@
 /*
  * seatgen.c — tr_generate_seats' bulk path: rows * seats_per_row seats
- * written by table_multi_insert (one WAL record per heap page instead of one
- * per seat, as COPY FROM does), formed directly as values (no SQL text to
- * parse, no projection per row).
+ * formed directly as values (no SQL text to parse, no plan, no projection
+ * per row) and written one at a time through a bulk-insert state, each
+ * followed at once by its index entries.  (Batches written with
+ * table_multi_insert, as COPY FROM does, with each batch's index entries
+ * after it, were measured slower: doc/performance.md.)
  *
  * The executor's own routines do everything that makes a row valid, so this
  * is no weaker than an INSERT: each value goes through its column's domain
@@ -33,8 +35,6 @@
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
-
-#define GEN_BATCH	1000		/* seats per table_multi_insert, as COPY's buffer */
 
 /* the columns the bulk path fills, by name (their positions differ between a
  * fresh 0.2 database and one updated from 0.1) */
@@ -135,30 +135,6 @@ gen_check(GenTarget *t, GenCol c, Datum v, bool isnull, bool is_domain)
 		domain_check(v, isnull, t->type[c], &t->domain_extra[c], t->cache_cxt);
 }
 
-/* write out the batch: heap pages first, then each seat's index entries */
-static void
-gen_flush(Relation rel, ResultRelInfo *rri, EState *estate, TupleTableSlot **slots, int n,
-		  CommandId cid, BulkInsertState bistate)
-{
-	int			i;
-
-	if (n == 0)
-		return;
-	table_multi_insert(rel, slots, n, cid, 0, bistate);
-	for (i = 0; i < n; i++)
-	{
-		List	   *recheck;
-
-		ResetPerTupleExprContext(estate);
-		recheck = ExecInsertIndexTuples(rri, slots[i], estate, false, false, NULL, NIL);
-		/* only deferred constraints ask for a recheck, and gen_target refused those */
-		Assert(recheck == NIL);
-		list_free(recheck);
-		ExecClearTuple(slots[i]);
-	}
-	ResetPerTupleExprContext(estate);
-}
-
 PG_FUNCTION_INFO_V1(tr_generate_seats_bulk);
 
 /*
@@ -183,7 +159,7 @@ tr_generate_seats_bulk(PG_FUNCTION_ARGS)
 	RangeTblEntry *rte;
 	ResultRelInfo *rri;
 	GenTarget	t;
-	TupleTableSlot *slots[GEN_BATCH];
+	TupleTableSlot *slot;
 	BulkInsertState bistate;
 	CommandId	cid;
 	Datum		status_available;
@@ -194,8 +170,7 @@ tr_generate_seats_bulk(PG_FUNCTION_ARGS)
 	char	   *sect;
 	Datum		updated_at;
 	bool		dom[GC_COUNT];
-	int			nslots = 0,
-				c;
+	int			c;
 	int64		added = 0;
 	int32		r,
 				s;
@@ -276,8 +251,7 @@ tr_generate_seats_bulk(PG_FUNCTION_ARGS)
 	gen_check(&t, GC_UPDATED, updated_at, false, dom[GC_UPDATED]);
 	gen_check(&t, GC_BEST, BoolGetDatum(best), false, dom[GC_BEST]);
 
-	for (c = 0; c < GEN_BATCH; c++)
-		slots[c] = table_slot_create(rel, NULL);
+	slot = table_slot_create(rel, NULL);
 	bistate = GetBulkInsertState();
 	rowcxt = AllocSetContextCreate(CurrentMemoryContext, "ticketres seat generation",
 								   ALLOCSET_DEFAULT_SIZES);
@@ -295,8 +269,8 @@ tr_generate_seats_bulk(PG_FUNCTION_ARGS)
 
 		for (s = 1; s <= per_row; s++)
 		{
-			TupleTableSlot *slot = slots[nslots];
 			pg_uuid_t  *id;
+			List	   *recheck;
 			char		labelbuf[256];
 			Datum		label;
 			int64		n = (int64) (r - 1) * per_row + s;
@@ -339,26 +313,20 @@ tr_generate_seats_bulk(PG_FUNCTION_ARGS)
 				ExecComputeStoredGenerated(rri, estate, slot, CMD_INSERT);
 			if (rel->rd_att->constr)
 				ExecConstraints(rri, slot, estate);
-			/* the tuple now lives in the slot; the per-seat values can go */
-			ExecMaterializeSlot(slot);
+			table_tuple_insert(rel, slot, cid, 0, bistate);
+			recheck = ExecInsertIndexTuples(rri, slot, estate, false, false, NULL, NIL);
+			/* only deferred constraints ask for a recheck, and gen_target refused those */
+			if (recheck != NIL)
+				elog(ERROR, "ticketres: seat generation: unexpected deferred index check");
 			MemoryContextSwitchTo(old);
 			ResetPerTupleExprContext(estate);
-
-			if (++nslots == GEN_BATCH)
-			{
-				gen_flush(rel, rri, estate, slots, nslots, cid, bistate);
-				nslots = 0;
-			}
 			added++;
 		}
 		MemoryContextReset(rowcxt);
 	}
-	gen_flush(rel, rri, estate, slots, nslots, cid, bistate);
-
 	FreeBulkInsertState(bistate);
 	table_finish_bulk_insert(rel, 0);
-	for (c = 0; c < GEN_BATCH; c++)
-		ExecDropSingleTupleTableSlot(slots[c]);
+	ExecDropSingleTupleTableSlot(slot);
 	MemoryContextDelete(rowcxt);
 	ExecCloseIndices(rri);
 	FreeExecutorState(estate);

@@ -13,6 +13,7 @@
  *   ga.c         general admission: tr_reserve_ga
  *   reserve.c    tr_reserve: the seat guard, idempotency, lazy expiry
  *   lifecycle.c  tr_confirm, tr_cancel, tr_expire
+ *   seatgen.c    tr_generate_seats' bulk path: seats formed in C
  *   metrics.c    shared-memory counters and histograms for tr_metrics()
  *   eventlog.c   one structured LOG line per state change (log_events)
  *   redis_*.c    optional Redis seat locks through hiredis (redis_url):

@@ -79,7 +79,7 @@ END
 $$;
 
 -- tr_generate_seats' bulk path (src/seatgen.c): the seats formed in C and
--- written by table_multi_insert, through the executor's own domain, CHECK,
+-- written through a bulk-insert state and the executor's own domain, CHECK,
 -- generated-column and index routines; -1 when the seats table has what it
 -- does not handle (triggers, row-level security, unknown columns), and the
 -- caller then runs its INSERT
