@@ -68,6 +68,7 @@ typedef struct GenTarget
 {
 	int			att[GC_COUNT];	/* 0-based attribute number of each column */
 	Oid			type[GC_COUNT];	/* its declared type (a domain or the base) */
+	bool		domain[GC_COUNT];	/* is that type a domain? */
 	void	   *domain_extra[GC_COUNT];	/* domain_check's cache */
 	MemoryContext cache_cxt;	/* where that cache lives: the whole call */
 } GenTarget;
@@ -107,6 +108,7 @@ gen_target(Relation rel, ResultRelInfo *rri, GenTarget *t)
 			return false;
 		t->att[c] = i;
 		t->type[c] = a->atttypid;
+		t->domain[c] = getBaseType(a->atttypid) != a->atttypid;
 		t->domain_extra[c] = NULL;
 	}
 	for (c = 0; c < GC_COUNT; c++)
@@ -129,9 +131,9 @@ gen_set(GenTarget *t, TupleTableSlot *slot, GenCol c, Datum v, bool isnull)
 
 /* the value's domain constraints (none for a column of a base type) */
 static inline void
-gen_check(GenTarget *t, GenCol c, Datum v, bool isnull, bool is_domain)
+gen_check(GenTarget *t, GenCol c, Datum v, bool isnull)
 {
-	if (is_domain)
+	if (t->domain[c])
 		domain_check(v, isnull, t->type[c], &t->domain_extra[c], t->cache_cxt);
 }
 
@@ -147,6 +149,8 @@ PG_FUNCTION_INFO_V1(tr_generate_seats_bulk);
 Datum
 tr_generate_seats_bulk(PG_FUNCTION_ARGS)
 {
+	static const char *const arg_names[] = {"event_id", "section", "rows", "seats_per_row",
+	"price", "best"};
 	Datum		event_id;
 	text	   *section;
 	int32		rows,
@@ -169,7 +173,6 @@ tr_generate_seats_bulk(PG_FUNCTION_ARGS)
 	uint64		ms;
 	char	   *sect;
 	Datum		updated_at;
-	bool		dom[GC_COUNT];
 	int			c;
 	int64		added = 0;
 	int32		r,
@@ -177,9 +180,8 @@ tr_generate_seats_bulk(PG_FUNCTION_ARGS)
 	MemoryContext rowcxt,
 				old;
 
-	for (c = 0; c < 6; c++)
-		tr_check_not_null(fcinfo, c, c == 0 ? "event_id" : c == 1 ? "section" : c == 2 ? "rows"
-						  : c == 3 ? "seats_per_row" : c == 4 ? "price" : "best");
+	for (c = 0; c < (int) lengthof(arg_names); c++)
+		tr_check_not_null(fcinfo, c, arg_names[c]);
 	event_id = PG_GETARG_DATUM(0);
 	section = PG_GETARG_TEXT_PP(1);
 	rows = PG_GETARG_INT32(2);
@@ -217,9 +219,6 @@ tr_generate_seats_bulk(PG_FUNCTION_ARGS)
 		table_close(rel, NoLock);
 		PG_RETURN_INT64(-1);
 	}
-	for (c = 0; c < GC_COUNT; c++)
-		dom[c] = getBaseType(t.type[c]) != t.type[c];
-
 	cid = GetCurrentCommandId(true);
 	estate->es_output_cid = cid;
 	getTypeInputInfo(t.type[GC_STATUS], &in_func, &in_param);
@@ -243,13 +242,13 @@ tr_generate_seats_bulk(PG_FUNCTION_ARGS)
 	prefix[8] = 0x80 | (prefix[8] & 0x3f);
 
 	/* the constant columns' domains, once */
-	gen_check(&t, GC_EVENT, event_id, false, dom[GC_EVENT]);
-	gen_check(&t, GC_SECTION, PointerGetDatum(section), false, dom[GC_SECTION]);
-	gen_check(&t, GC_PRICE, Int64GetDatum(price), false, dom[GC_PRICE]);
-	gen_check(&t, GC_STATUS, status_available, false, dom[GC_STATUS]);
-	gen_check(&t, GC_RESERVATION, (Datum) 0, true, dom[GC_RESERVATION]);
-	gen_check(&t, GC_UPDATED, updated_at, false, dom[GC_UPDATED]);
-	gen_check(&t, GC_BEST, BoolGetDatum(best), false, dom[GC_BEST]);
+	gen_check(&t, GC_EVENT, event_id, false);
+	gen_check(&t, GC_SECTION, PointerGetDatum(section), false);
+	gen_check(&t, GC_PRICE, Int64GetDatum(price), false);
+	gen_check(&t, GC_STATUS, status_available, false);
+	gen_check(&t, GC_RESERVATION, (Datum) 0, true);
+	gen_check(&t, GC_UPDATED, updated_at, false);
+	gen_check(&t, GC_BEST, BoolGetDatum(best), false);
 
 	slot = table_slot_create(rel, NULL);
 	bistate = GetBulkInsertState();
@@ -264,7 +263,7 @@ tr_generate_seats_bulk(PG_FUNCTION_ARGS)
 		old = MemoryContextSwitchTo(rowcxt);
 		snprintf(rowbuf, sizeof(rowbuf), "%d", r);
 		row_label = PointerGetDatum(cstring_to_text(rowbuf));
-		gen_check(&t, GC_ROW, row_label, false, dom[GC_ROW]);
+		gen_check(&t, GC_ROW, row_label, false);
 		MemoryContextSwitchTo(old);
 
 		for (s = 1; s <= per_row; s++)
@@ -287,13 +286,13 @@ tr_generate_seats_bulk(PG_FUNCTION_ARGS)
 			id->data[15] = (uint8) n;
 			snprintf(labelbuf, sizeof(labelbuf), "%s-%d-%d", sect, r, s);
 			label = PointerGetDatum(cstring_to_text(labelbuf));
-			gen_check(&t, GC_LABEL, label, false, dom[GC_LABEL]);
+			gen_check(&t, GC_LABEL, label, false);
 			/* front rows first, then each row from its centre outwards */
 			rank = (int32) ((int64) (r - 1) * per_row + abs(2 * s - (per_row + 1))
 							- (2 * s < per_row + 1 ? 1 : 0));
-			gen_check(&t, GC_NUMBER, Int32GetDatum(s), false, dom[GC_NUMBER]);
-			gen_check(&t, GC_RANK, Int32GetDatum(rank), false, dom[GC_RANK]);
-			gen_check(&t, GC_ID, UUIDPGetDatum(id), false, dom[GC_ID]);
+			gen_check(&t, GC_NUMBER, Int32GetDatum(s), false);
+			gen_check(&t, GC_RANK, Int32GetDatum(rank), false);
+			gen_check(&t, GC_ID, UUIDPGetDatum(id), false);
 
 			memset(slot->tts_isnull, true, slot->tts_tupleDescriptor->natts * sizeof(bool));
 			gen_set(&t, slot, GC_ID, UUIDPGetDatum(id), false);

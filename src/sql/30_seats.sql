@@ -240,6 +240,9 @@ AS $$ SELECT ticketres._set_blocked(event_id, seat_ids, reason, false) $$;
 COMMENT ON FUNCTION tr_add_seats(uuid, jsonb) IS
 $$Add seats to an event, all or nothing.
 seats is a JSON array of {"label", "section", "row", "number", "price", "rank"}; label is required and unique per event, price is in minor currency units, rank orders the seats for tr_reserve_best (lower is better; without it a seat comes last). Returns the number added. Errors: 22023 bad argument or existing label, PT404 event not found.$$;
+COMMENT ON FUNCTION ticketres._generate_seats_bulk(uuid, text, int, int, bigint, boolean) IS
+$$Internal (tr_generate_seats): write rows * seats_per_row seats of one section from C, through the executor's domain, CHECK, generated-column and index routines.
+Returns the seats added, or -1 when the seats table has triggers, row-level security or columns this path does not know (the caller then runs its INSERT). The caller checks the arguments and locks the event row.$$;
 COMMENT ON FUNCTION tr_generate_seats(uuid, text, int, int, bigint) IS
 $$Generate a block of seats labelled section-row-number.
 Adds rows * seats_per_row seats (at most 5,000,000) at one price, ranked for tr_reserve_best: row 1 first, each row from its centre outwards. Returns the number added. Errors: 22023 bad argument or existing labels, PT404 event not found.$$;
