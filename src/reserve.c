@@ -38,16 +38,28 @@
 void
 tr_new_uuid(pg_uuid_t *u, const pg_uuid_t *event)
 {
+	tr_uuid7_head(u);
+	memcpy(u->data + UUID_LEN - TR_RES_ID_EVENT_BYTES,
+		   event->data + UUID_LEN - TR_RES_ID_EVENT_BYTES, TR_RES_ID_EVENT_BYTES);
+}
+
+/*
+ * The first 12 bytes of a UUIDv7: the Unix time in milliseconds (48 bits),
+ * the version (7), 42 random bits with the variant.  The last 4 bytes are
+ * the caller's: an event's (reservation ids), a seat's number in its call
+ * (seatgen.c).
+ */
+void
+tr_uuid7_head(pg_uuid_t *u)
+{
 	uint64		ms = (uint64) (GetCurrentTimestamp() / 1000 +
 							   (int64) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * SECS_PER_DAY * 1000);
 	int			i;
 
-	if (!pg_strong_random(u->data + 6, UUID_LEN - 6 - TR_RES_ID_EVENT_BYTES))
-		elog(ERROR, "ticketres: could not generate a random reservation id");
+	if (!pg_strong_random(u->data + 6, UUID_LEN - 6 - 4))
+		elog(ERROR, "ticketres: could not generate a random id");
 	for (i = 0; i < 6; i++)
 		u->data[i] = (uint8) (ms >> (8 * (5 - i)));
-	memcpy(u->data + UUID_LEN - TR_RES_ID_EVENT_BYTES,
-		   event->data + UUID_LEN - TR_RES_ID_EVENT_BYTES, TR_RES_ID_EVENT_BYTES);
 	u->data[6] = (u->data[6] & 0x0f) | 0x70;
 	u->data[8] = (u->data[8] & 0x3f) | 0x80;
 }

@@ -169,8 +169,7 @@ tr_generate_seats_bulk(PG_FUNCTION_ARGS)
 	Datum		status_available;
 	Oid			in_func,
 				in_param;
-	uint8		prefix[UUID_LEN];
-	uint64		ms;
+	pg_uuid_t	prefix;
 	char	   *sect;
 	Datum		updated_at;
 	int			c;
@@ -226,20 +225,13 @@ tr_generate_seats_bulk(PG_FUNCTION_ARGS)
 	updated_at = TimestampTzGetDatum(GetCurrentTransactionStartTimestamp());	/* now() */
 
 	/*
-	 * Seat ids are UUIDv7-shaped: this call's millisecond clock, version 7,
-	 * 44 random bits, the variant, then the seat's number in the call as a
-	 * 32-bit counter.  The call's seats are consecutive in the primary key,
+	 * Seat ids are UUIDv7-shaped: one head per call (tr_uuid7_head: the
+	 * millisecond clock, version 7, 42 random bits with the variant), then
+	 * the seat's number in the call as a 32-bit counter.  The call's seats are consecutive in the primary key,
 	 * so they go into the index in order rather than at random places; their
 	 * advisory lock keys (seat_lock_keys) stay distinct within the call.
 	 */
-	ms = (uint64) ((GetCurrentTimestamp() + (int64) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE)
-					* USECS_PER_DAY) / 1000);
-	for (c = 0; c < 6; c++)
-		prefix[c] = (uint8) (ms >> (40 - 8 * c));
-	if (!pg_strong_random(prefix + 6, 6))
-		elog(ERROR, "ticketres: could not generate random seat ids");
-	prefix[6] = 0x70 | (prefix[6] & 0x0f);
-	prefix[8] = 0x80 | (prefix[8] & 0x3f);
+	tr_uuid7_head(&prefix);
 
 	/* the constant columns' domains, once */
 	gen_check(&t, GC_EVENT, event_id, false);
@@ -279,7 +271,7 @@ tr_generate_seats_bulk(PG_FUNCTION_ARGS)
 			old = MemoryContextSwitchTo(GetPerTupleMemoryContext(estate));
 			ExecClearTuple(slot);
 			id = palloc(sizeof(pg_uuid_t));
-			memcpy(id->data, prefix, UUID_LEN - 4);
+			memcpy(id->data, prefix.data, UUID_LEN - 4);
 			id->data[12] = (uint8) (n >> 24);
 			id->data[13] = (uint8) (n >> 16);
 			id->data[14] = (uint8) (n >> 8);

@@ -134,6 +134,7 @@ extern bool tr_has_ga(void);
 
 /* ---- reserve.c ---- */
 extern void tr_new_uuid(pg_uuid_t *u, const pg_uuid_t *event);
+extern void tr_uuid7_head(pg_uuid_t *u);
 extern void tr_reserve_begin(const pg_uuid_t *event);
 extern bool tr_replay_same(const char *user, const char *key, TimestampTz now,
 						   const char *match_sql, int nargs, Oid *types, Datum *values,
